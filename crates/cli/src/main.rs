@@ -1,0 +1,37 @@
+//! `wgan`: train, inspect and use WGAN / WGAN-GP models.
+//!
+//! The binary is glue: it parses arguments, resolves settings, and calls the library crates.
+//! Exit codes: 0 success, 1 user error (bad config, missing data, bad arguments), 2 internal.
+
+mod args;
+mod commands;
+mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// An error the user can fix; exit code 1. Anything else is internal (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(String);
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            if err.chain().any(|cause| cause.is::<UserError>() || is_user_error(cause)) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            }
+        }
+    }
+}
+
+/// Library errors caused by inputs the user controls.
+fn is_user_error(cause: &(dyn std::error::Error + 'static)) -> bool {
+    cause.is::<wgan_train::ConfigError>() || cause.is::<wgan_data::DataError>() || cause.is::<wgan_model::ModelError>()
+}

@@ -1,0 +1,138 @@
+//! Errors raised while finding, reading or batching data.
+
+use std::path::PathBuf;
+
+/// Why a dataset could not be used. Every variant names the file involved.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The file could not be opened or read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A directory stands where a file should be.
+    #[error("{}: is a directory, expected an IDX file", path.display())]
+    IsDirectory {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The file has no bytes at all.
+    #[error("{}: is empty, expected an IDX file", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The gzip stream is truncated or corrupt.
+    #[error("{}: corrupt or truncated gzip stream: {source}", path.display())]
+    Gzip {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder reported.
+        source: std::io::Error,
+    },
+    /// The first four bytes are not the magic number of the expected IDX kind.
+    #[error("{}: magic number {found:#010x} ({found}), expected {expected} ({kind})", path.display())]
+    BadMagic {
+        /// The file.
+        path: PathBuf,
+        /// Magic number read.
+        found: u32,
+        /// Magic number required.
+        expected: u32,
+        /// `images` or `labels`.
+        kind: &'static str,
+    },
+    /// The header ends early or declares a zero dimension.
+    #[error("{}: bad IDX header: {reason}", path.display())]
+    BadHeader {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The payload is shorter or longer than the header's dimensions say.
+    #[error(
+        "{}: payload is {actual} bytes but the header's dimensions {dims:?} need {expected} \
+         (file truncated or not an IDX file)",
+        path.display()
+    )]
+    PayloadLength {
+        /// The file.
+        path: PathBuf,
+        /// Dimensions from the header.
+        dims: Vec<usize>,
+        /// Bytes the dimensions require.
+        expected: usize,
+        /// Bytes present (counted up to one past the expected length).
+        actual: usize,
+    },
+    /// Images are not of the size this dataset must have.
+    #[error("{}: images are {actual:?} pixels, expected {expected:?}", path.display())]
+    ImageSize {
+        /// The file.
+        path: PathBuf,
+        /// Required `[rows, columns]`.
+        expected: [usize; 2],
+        /// `[rows, columns]` in the file.
+        actual: [usize; 2],
+    },
+    /// An image file and its label file disagree on the number of items.
+    #[error(
+        "{} has {images} images but {} has {labels} labels",
+        images_path.display(),
+        labels_path.display()
+    )]
+    CountMismatch {
+        /// The image file.
+        images_path: PathBuf,
+        /// The label file.
+        labels_path: PathBuf,
+        /// Images in it.
+        images: usize,
+        /// Labels in the label file.
+        labels: usize,
+    },
+    /// A downloaded file does not have the published checksum.
+    #[error("{}: SHA-256 of the decompressed data is {actual}, expected {expected}", path.display())]
+    Checksum {
+        /// Where the download was kept.
+        path: PathBuf,
+        /// Published hash.
+        expected: String,
+        /// Hash of what arrived.
+        actual: String,
+    },
+    /// A required file exists in none of the places searched.
+    #[error("{file} not found; looked in:\n{}\nhint: {hint}", searched.iter().map(|s| format!("  - {s}")).collect::<Vec<_>>().join("\n"))]
+    NotFound {
+        /// File name, e.g. `train-images-idx3-ubyte.gz`.
+        file: String,
+        /// Each place tried and why it failed.
+        searched: Vec<String>,
+        /// How to get the files.
+        hint: String,
+    },
+    /// A batch size the dataset cannot serve.
+    #[error("data.batch_size: {batch_size} is not in 1..={available} (images available)")]
+    BatchSize {
+        /// Requested batch size.
+        batch_size: usize,
+        /// Images in the dataset.
+        available: usize,
+    },
+    /// A saved shuffle state does not fit this dataset.
+    #[error("shuffle state does not fit the dataset: {reason}")]
+    ShuffleState {
+        /// What does not fit.
+        reason: String,
+    },
+}
+
+impl DataError {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,31 @@
+//! Errors raised while building or running the networks.
+
+/// Why a network could not be built or run.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ModelError {
+    /// A configuration field has a value the architecture cannot use.
+    #[error("model.{field}: {reason}")]
+    InvalidConfig {
+        /// Dotted field name below `model`, e.g. `image_size`.
+        field: &'static str,
+        /// What is wrong and what would be accepted.
+        reason: String,
+    },
+    /// The explicit input gradient is only defined for critics built from conv, LeakyReLU
+    /// and linear layers; batch statistics couple the samples of a batch.
+    #[error(
+        "the critic's input gradient is undefined with batch normalisation; \
+         use model.critic_norm = \"none\" (the WGAN-GP critic)"
+    )]
+    InputGradientWithBatchNorm,
+    /// A tensor arrived with a shape the network was not built for.
+    #[error("{network} expects input of shape {expected:?}, got {actual:?}")]
+    InputShape {
+        /// `generator` or `critic`.
+        network: &'static str,
+        /// Expected shape; `0` stands for any batch size.
+        expected: Vec<usize>,
+        /// Shape received.
+        actual: Vec<usize>,
+    },
+}

@@ -1,0 +1,121 @@
+//! ×2 bilinear upsampling as two matrix products, which differentiate on every backend.
+//!
+//! burn's bilinear `interpolate` has no backward pass on the CubeCL backends and defaults to
+//! `align_corners = true`. Bilinear resizing is a fixed linear map per axis, so
+//! `Y = A_h · X · A_wᵀ` with constant interpolation matrices gives the half-pixel-centre
+//! result (PyTorch `align_corners=False`, `tf.image.resize`) through plain `matmul`.
+
+use burn::tensor::{Tensor, TensorData, backend::Backend};
+
+/// The `[output, input]` row-major matrix of 1-D bilinear interpolation with half-pixel
+/// centres: output pixel `o` samples input coordinate `(o + 0.5)·input/output − 0.5`, clamped
+/// to the first and last pixel.
+pub fn bilinear_matrix(input: usize, output: usize) -> Vec<f32> {
+    let mut matrix = vec![0.0f32; output * input];
+    let scale = input as f64 / output as f64;
+    for o in 0..output {
+        let source = ((o as f64 + 0.5) * scale - 0.5).max(0.0);
+        let lower = (source.floor() as usize).min(input - 1);
+        let upper = (lower + 1).min(input - 1);
+        let weight_upper = source - lower as f64;
+        matrix[o * input + lower] += (1.0 - weight_upper) as f32;
+        matrix[o * input + upper] += weight_upper as f32;
+    }
+    matrix
+}
+
+/// Upsamples by 2 in height and width with bilinear interpolation (half-pixel centres).
+///
+/// # Shapes
+/// - `input`: `[batch, channels, height, width]`
+/// - output: `[batch, channels, 2·height, 2·width]`, same dtype and device
+pub fn upsample_bilinear_2x<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [batch, channels, height, width] = input.dims();
+    let device = input.device();
+    let dtype = input.dtype();
+    let matrix = |n: usize| {
+        let data = TensorData::new(bilinear_matrix(n, 2 * n), [2 * n, n]);
+        Tensor::<B, 2>::from_data(data, (&device, dtype))
+    };
+    let rows = matrix(height); // [2h, h]
+    let columns_t = matrix(width).transpose(); // [w, 2w]
+    let images = batch * channels;
+    // Widen every row: [B·C·h, w] · [w, 2w] -> [B·C·h, 2w].
+    let wide = input.reshape([images * height, width]).matmul(columns_t);
+    // Heighten every column: [1, 2h, h] · [B·C, h, 2w] -> [B·C, 2h, 2w] (broadcast batch).
+    let tall = rows
+        .unsqueeze::<3>()
+        .matmul(wide.reshape([images, height, 2 * width]));
+    tall.reshape([batch, channels, 2 * height, 2 * width])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, Flex};
+
+    type B = Flex;
+
+    #[test]
+    fn matrix_rows_sum_to_one_and_match_half_pixel_taps() {
+        let m = bilinear_matrix(4, 8);
+        for row in m.chunks(4) {
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        }
+        // Output 0 samples -0.25 -> clamped to pixel 0; output 1 samples 0.25 -> 0.75·p0 + 0.25·p1;
+        // output 7 samples 3.25 -> clamped to pixel 3.
+        assert_eq!(&m[0..4], &[1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(&m[4..8], &[0.75, 0.25, 0.0, 0.0]);
+        assert_eq!(&m[28..32], &[0.0, 0.0, 0.0, 1.0]);
+    }
+
+    #[test]
+    fn upsample_matches_reference_on_small_input() {
+        // Reference: torch.nn.functional.interpolate(x, scale_factor=2, mode="bilinear",
+        // align_corners=False) for x = [[1, 2], [3, 4]] (one channel), worked by hand:
+        // 1-D taps for 2 -> 4 are [1, 0], [.75, .25], [.25, .75], [0, 1], so every row
+        // r = [1, 2] becomes [1, 1.25, 1.75, 2] and the columns mix rows the same way.
+        let device = Default::default();
+        let x = Tensor::<B, 4>::from_floats([[[[1.0, 2.0], [3.0, 4.0]]]], &device);
+        let y = upsample_bilinear_2x(x);
+        let expected = TensorData::from([[[
+            [1.0f32, 1.25, 1.75, 2.0],
+            [1.5, 1.75, 2.25, 2.5],
+            [2.5, 2.75, 3.25, 3.5],
+            [3.0, 3.25, 3.75, 4.0],
+        ]]]);
+        y.into_data().assert_approx_eq::<f32>(&expected, burn::tensor::Tolerance::absolute(1e-6));
+    }
+
+    #[test]
+    fn upsample_keeps_batch_and_channels_apart() {
+        // Each [h, w] image must be upsampled on its own: compare a batched call with
+        // per-image calls on a 2×3×4×4 ramp.
+        let device = Default::default();
+        let x = Tensor::<B, 1, burn::tensor::Int>::arange(0..96, &device)
+            .float()
+            .reshape([2, 3, 4, 4]);
+        let batched = upsample_bilinear_2x(x.clone());
+        assert_eq!(batched.dims(), [2, 3, 8, 8]);
+        for b in 0..2 {
+            for c in 0..3 {
+                let single = upsample_bilinear_2x(x.clone().slice([b..b + 1, c..c + 1]));
+                let part = batched.clone().slice([b..b + 1, c..c + 1]);
+                part.into_data()
+                    .assert_approx_eq::<f32>(&single.into_data(), burn::tensor::Tolerance::absolute(1e-5));
+            }
+        }
+    }
+
+    #[test]
+    fn upsample_has_a_backward_pass() {
+        // d(sum(up(x)))/dx = column sums of A_h times column sums of A_w: with 2 -> 4 taps
+        // every input pixel receives 1 + .75 + .25 = 2 per axis, so 4 everywhere.
+        let device = Default::default();
+        let x = Tensor::<Autodiff<B>, 4>::ones([1, 1, 2, 2], &device).require_grad();
+        let grads = upsample_bilinear_2x(x.clone()).sum().backward();
+        let grad = x.grad(&grads).expect("x requires grad");
+        grad.into_data()
+            .assert_approx_eq::<f32>(&TensorData::from([[[[4.0f32, 4.0], [4.0, 4.0]]]]), burn::tensor::Tolerance::absolute(1e-6));
+    }
+}

@@ -1,0 +1,299 @@
+//! The run configuration: what to train. Read from TOML as a diff on a seed preset.
+//!
+//! Loading is two-phase. The file is parsed into a TOML table and merged over the full
+//! preset it names (`preset = "wgan"` or `"wgan-gp"`), then `--set KEY=VALUE` overrides are
+//! merged over that; the result is deserialised with unknown keys rejected, and every value
+//! is range-checked. Every error names the dotted field.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+use wgan_model::{ModelConfig, Variant};
+
+use crate::{ConfigError, LipschitzConstraint, OptimizerConfig};
+
+/// Data settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataConfig {
+    /// Directory holding the Fashion-MNIST IDX files. Absent: search `datasets/fashion-mnist/`,
+    /// then `/usr/share/datasets/fashion-mnist/`, then download.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Real images per critic step. Seed: 64.
+    pub batch_size: usize,
+}
+
+/// Both networks' optimizers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizersConfig {
+    /// The critic's optimizer.
+    pub critic: OptimizerConfig,
+    /// The generator's optimizer.
+    pub generator: OptimizerConfig,
+}
+
+/// How long to train and how often to report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Generator steps in the whole run. Seed: 2000 (WGAN), 5000 (WGAN-GP).
+    pub steps: u64,
+    /// Critic steps per generator step. Seed: 5.
+    pub n_critic: u32,
+    /// Generator steps between progress reports.
+    pub log_interval: u64,
+    /// Generator steps between sample grids and plot redraws.
+    pub sample_interval: u64,
+    /// Generator steps between checkpoints.
+    pub checkpoint_interval: u64,
+}
+
+/// Everything that defines a training run (not how it is run: output directory and device
+/// are command-line settings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// The seed run this configuration starts from.
+    pub preset: Variant,
+    /// Seed of every random stream: initial weights, data order, noise.
+    pub seed: u64,
+    /// Both networks' architecture.
+    pub model: ModelConfig,
+    /// Dataset and batch size.
+    pub data: DataConfig,
+    /// Optimizers of the critic and the generator.
+    pub optimizer: OptimizersConfig,
+    /// Weight clipping (WGAN) or gradient penalty (WGAN-GP).
+    pub lipschitz: LipschitzConstraint,
+    /// Step budget and intervals.
+    pub schedule: ScheduleConfig,
+}
+
+impl RunConfig {
+    /// The seed's run for `variant`, exactly: DIM 128, batch 64, n_critic 5, its optimizers,
+    /// constraint and step budget.
+    pub fn preset(variant: Variant) -> Self {
+        let (optimizer, lipschitz, steps) = match variant {
+            Variant::Wgan => (OptimizerConfig::SEED_RMSPROP, LipschitzConstraint::SEED_WGAN, 2000),
+            Variant::WganGp => (OptimizerConfig::SEED_ADAM, LipschitzConstraint::SEED_WGAN_GP, 5000),
+        };
+        Self {
+            preset: variant,
+            seed: 0,
+            model: ModelConfig::preset(variant, 128),
+            data: DataConfig { path: None, batch_size: 64 },
+            optimizer: OptimizersConfig { critic: optimizer, generator: optimizer },
+            lipschitz,
+            schedule: ScheduleConfig {
+                steps,
+                n_critic: 5,
+                log_interval: 10,
+                sample_interval: 100,
+                checkpoint_interval: 500,
+            },
+        }
+    }
+
+    /// Parses a configuration file's text and applies `--set KEY=VALUE` overrides.
+    pub fn from_toml(text: &str, overrides: &[String]) -> Result<Self, ConfigError> {
+        let file: Table = text.parse().map_err(|err: toml::de::Error| ConfigError::Syntax(err.to_string()))?;
+        let mut merged = Table::new();
+        merge(&mut merged, file);
+        for assignment in overrides {
+            let (path, value) = parse_override(assignment)?;
+            set_path(&mut merged, &path, value).map_err(|reason| ConfigError::Override {
+                assignment: assignment.clone(),
+                reason,
+            })?;
+        }
+        let variant = preset_of(&merged)?;
+        let mut table = Table::try_from(Self::preset(variant)).map_err(|err| ConfigError::Syntax(err.to_string()))?;
+        merge(&mut table, merged);
+        let config: Self = serde_path_to_error::deserialize(Value::Table(table)).map_err(|err| {
+            let field = err.path().to_string();
+            ConfigError::Field { field, message: err.into_inner().to_string() }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The fully resolved configuration as TOML; [`RunConfig::from_toml`] reads it back unchanged.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|err| format!("# cannot serialise: {err}\n"))
+    }
+
+    /// Range checks on every field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let range = |field: &str, reason: String| Err(ConfigError::Range { field: field.into(), reason });
+        self.model.validate()?;
+        if self.data.batch_size == 0 {
+            return range("data.batch_size", "must be at least 1".into());
+        }
+        for (section, optimizer) in [("optimizer.critic", &self.optimizer.critic), ("optimizer.generator", &self.optimizer.generator)] {
+            optimizer.check(section).map_err(|(field, reason)| ConfigError::Range { field, reason })?;
+        }
+        match self.lipschitz {
+            LipschitzConstraint::WeightClip { clip_value } if !(clip_value.is_finite() && clip_value > 0.0) => {
+                return range("lipschitz.clip_value", format!("must be a finite number > 0, got {clip_value}"));
+            }
+            LipschitzConstraint::GradientPenalty { lambda } if !(lambda.is_finite() && lambda >= 0.0) => {
+                return range("lipschitz.gp_lambda", format!("must be a finite number >= 0, got {lambda}"));
+            }
+            LipschitzConstraint::GradientPenalty { .. } if self.model.critic_norm != wgan_model::CriticNorm::None => {
+                return range(
+                    "model.critic_norm",
+                    "must be \"none\" with the gradient penalty: BatchNorm couples the samples the \
+                     penalty treats independently"
+                        .into(),
+                );
+            }
+            _ => {}
+        }
+        let schedule = &self.schedule;
+        for (field, value) in [
+            ("schedule.steps", schedule.steps),
+            ("schedule.n_critic", u64::from(schedule.n_critic)),
+            ("schedule.log_interval", schedule.log_interval),
+            ("schedule.sample_interval", schedule.sample_interval),
+            ("schedule.checkpoint_interval", schedule.checkpoint_interval),
+        ] {
+            if value == 0 {
+                return range(field, "must be at least 1".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn preset_of(table: &Table) -> Result<Variant, ConfigError> {
+    let field = |message: String| ConfigError::Field { field: "preset".into(), message };
+    match table.get("preset") {
+        None => Err(field("missing; start the file with preset = \"wgan\" or preset = \"wgan-gp\"".into())),
+        Some(value) => Variant::deserialize(value.clone())
+            .map_err(|_| field(format!("expected \"wgan\" or \"wgan-gp\", got {value}"))),
+    }
+}
+
+/// Merges `overlay` into `base`: tables merge key by key, anything else replaces. A table
+/// whose `kind` differs from the base's (a different optimizer or constraint) replaces it
+/// whole, so the old kind's fields do not linger.
+fn merge(base: &mut Table, overlay: Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(existing)), Value::Table(incoming))
+                if incoming.get("kind").is_none_or(|kind| existing.get("kind") == Some(kind)) =>
+            {
+                merge(existing, incoming)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Splits `a.b.c=VALUE`; VALUE is read as a TOML value, or else taken as a string.
+fn parse_override(assignment: &str) -> Result<(Vec<String>, Value), ConfigError> {
+    let error = |reason: &str| ConfigError::Override { assignment: assignment.into(), reason: reason.into() };
+    let (key, raw) = assignment.split_once('=').ok_or_else(|| error("expected KEY=VALUE, e.g. model.dim=64"))?;
+    let path: Vec<String> = key.trim().split('.').map(str::to_string).collect();
+    if path.iter().any(String::is_empty) {
+        return Err(error("empty key segment"));
+    }
+    let raw = raw.trim();
+    let value = format!("value = {raw}")
+        .parse::<Table>()
+        .ok()
+        .and_then(|mut t| t.remove("value"))
+        .unwrap_or_else(|| Value::String(raw.to_string()));
+    Ok((path, value))
+}
+
+fn set_path(table: &mut Table, path: &[String], value: Value) -> Result<(), String> {
+    let (last, parents) = path.split_last().ok_or("empty key")?;
+    let mut current = table;
+    for (depth, key) in parents.iter().enumerate() {
+        let entry = current.entry(key.clone()).or_insert_with(|| Value::Table(Table::new()));
+        current = entry
+            .as_table_mut()
+            .ok_or_else(|| format!("{} is a value, not a section", path[..=depth].join(".")))?;
+    }
+    let mut overlay = Table::new();
+    overlay.insert(last.clone(), value);
+    merge(current, overlay);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_round_trip_through_toml() {
+        for variant in [Variant::Wgan, Variant::WganGp] {
+            let config = RunConfig::preset(variant);
+            assert_eq!(RunConfig::from_toml(&config.to_toml(), &[]).unwrap(), config);
+        }
+    }
+
+    #[test]
+    fn file_is_a_diff_on_its_preset() {
+        let config = RunConfig::from_toml("preset = \"wgan\"\n[model]\ndim = 64\n", &[]).unwrap();
+        let mut expected = RunConfig::preset(Variant::Wgan);
+        expected.model.dim = 64;
+        assert_eq!(config, expected);
+    }
+
+    #[test]
+    fn overrides_apply_after_the_file_and_are_validated() {
+        let overrides = ["model.dim=16".to_string(), "schedule.steps = 7".into(), "data.path=/tmp/x".into()];
+        let config = RunConfig::from_toml("preset = \"wgan-gp\"", &overrides).unwrap();
+        assert_eq!((config.model.dim, config.schedule.steps), (16, 7));
+        assert_eq!(config.data.path, Some(PathBuf::from("/tmp/x")));
+        let err = RunConfig::from_toml("preset = \"wgan-gp\"", &["schedule.n_critic=0".into()]).unwrap_err();
+        assert_eq!(err.to_string(), "schedule.n_critic: must be at least 1");
+        let err = RunConfig::from_toml("preset = \"wgan-gp\"", &["model.dimm=3".into()]).unwrap_err();
+        assert!(err.to_string().starts_with("model.dimm: unknown field `dimm`"), "{err}");
+    }
+
+    #[test]
+    fn switching_the_constraint_kind_replaces_the_section() {
+        // Weight clipping on the WGAN-GP architecture: gp_lambda must not linger.
+        let text = "preset = \"wgan-gp\"\n[lipschitz]\nkind = \"weight_clip\"\nclip_value = 0.02\n";
+        let config = RunConfig::from_toml(text, &[]).unwrap();
+        assert_eq!(config.lipschitz, LipschitzConstraint::WeightClip { clip_value: 0.02 });
+        // The penalty on a critic with BatchNorm is refused.
+        let err = RunConfig::from_toml("preset = \"wgan\"", &["lipschitz.kind=gradient_penalty".into(), "lipschitz.gp_lambda=1".into()])
+            .unwrap_err();
+        assert!(err.to_string().starts_with("model.critic_norm: must be \"none\""), "{err}");
+        let text = "preset = \"wgan\"\n[lipschitz]\nkind = \"gradient_penalty\"\ngp_lambda = 5.0\n\
+                    [model]\ncritic_norm = \"none\"\n";
+        let config = RunConfig::from_toml(text, &[]).unwrap();
+        assert_eq!(config.lipschitz, LipschitzConstraint::GradientPenalty { lambda: 5.0 });
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            ("preset = \"wgan\"\n[model]\ndim = \"wide\"", "model.dim: invalid type: string \"wide\""),
+            ("preset = \"wgan\"\n[data]\nbatch_size = 0", "data.batch_size: must be at least 1"),
+            ("preset = \"wgan\"\n[optimizer.critic]\nlearning_rate = -1.0", "optimizer.critic.learning_rate: must be"),
+            ("preset = \"wgan\"\n[optimizer.critic]\nlearning_rate = nan", "optimizer.critic.learning_rate: must be"),
+            ("preset = \"wgan\"\n[lipschitz]\nclip_value = 0.0", "lipschitz.clip_value: must be"),
+            ("preset = \"wgan-gp\"\n[lipschitz]\ngp_lambda = -1.0", "lipschitz.gp_lambda: must be"),
+            ("preset = \"wgan\"\n[schedule]\nsteps = 0", "schedule.steps: must be at least 1"),
+            ("preset = \"wgan\"\n[model]\nimage_size = 30", "model.image_size:"),
+            ("preset = \"wgan\"\nsurprise = 1", "unknown field `surprise`"),
+            ("[model]\ndim = 3", "preset: missing"),
+            ("preset = \"dcgan\"", "preset: expected \"wgan\" or \"wgan-gp\""),
+            ("preset = ", "invalid TOML"),
+        ];
+        for (text, expected) in cases {
+            let err = RunConfig::from_toml(text, &[]).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text:?}: {err}");
+        }
+    }
+}
