@@ -1,5 +1,8 @@
 //! Errors of the training crate.
 
+use std::path::{Path, PathBuf};
+
+use wgan_data::DataError;
 use wgan_model::ModelError;
 
 /// A configuration that cannot be used. Every variant names the field (dotted path).
@@ -45,10 +48,74 @@ impl From<ModelError> for ConfigError {
     }
 }
 
-/// A training step that cannot proceed.
+/// Why training, or writing its outputs, stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     /// The networks rejected their input or configuration.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The dataset cannot serve the configured batches.
+    #[error(transparent)]
+    Data(#[from] DataError),
+    /// A file in the run directory could not be written or read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The run directory already holds a run.
+    #[error("{}: already holds a run ({} exists); choose another output directory", path.display(), marker)]
+    RunExists {
+        /// The run directory.
+        path: PathBuf,
+        /// The file that marks it as used.
+        marker: &'static str,
+    },
+    /// A metrics file has a line that is not a metrics record.
+    #[error("{}:{line}: not a metrics record: {reason}", path.display())]
+    Metrics {
+        /// The metrics file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The parse error.
+        reason: String,
+    },
+    /// A sample grid or noise file could not be encoded or decoded.
+    #[error("{}: {reason}", path.display())]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// What failed.
+        reason: String,
+    },
+    /// The loss plot could not be drawn.
+    #[error("{}: cannot draw the loss plot: {reason}", path.display())]
+    Plot {
+        /// The plot file.
+        path: PathBuf,
+        /// What plotters reported.
+        reason: String,
+    },
+    /// A loss became NaN or infinite.
+    #[error("step {step}: {loss} is {value}; training stopped (lower the learning rate, or check the data)")]
+    NonFinite {
+        /// The generator step that produced it.
+        step: u64,
+        /// Which loss.
+        loss: &'static str,
+        /// The value.
+        value: f64,
+    },
+    /// A bug: something that should not happen.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl TrainError {
+    pub(crate) fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Self::Io { path: path.as_ref().to_path_buf(), source }
+    }
 }

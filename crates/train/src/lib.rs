@@ -1,13 +1,32 @@
-//! Training WGAN and WGAN-GP: run configuration, losses and the Lipschitz constraint.
+//! Training WGAN and WGAN-GP: run configuration, losses, the Lipschitz constraint, the
+//! n_critic loop, and the run directory (metrics, sample grids, loss plots).
 
+mod clip;
 mod config;
 mod error;
+mod grid;
 mod lipschitz;
 mod losses;
+mod metrics;
+mod noise;
+mod observer;
+mod optim;
 mod optimizer;
+mod plot;
+mod run_dir;
+mod trainer;
 
+pub use clip::clip_parameters;
 pub use config::{DataConfig, OptimizersConfig, RunConfig, ScheduleConfig};
 pub use error::{ConfigError, TrainError};
+pub use grid::{GRID_BORDER, write_grid};
 pub use lipschitz::LipschitzConstraint;
-pub use optimizer::OptimizerConfig;
 pub use losses::{CriticLoss, critic_loss, gradient_penalty, sample_norm};
+pub use metrics::{MetricsLog, StepMetrics, read_metrics};
+pub use noise::{NoiseSource, Stream, stream_rng};
+pub use observer::{Silent, TrainObserver};
+pub use optim::NetworkOptimizer;
+pub use optimizer::OptimizerConfig;
+pub use plot::plot_losses;
+pub use run_dir::{RunDir, read_npy, write_npy};
+pub use trainer::{CriticStepMetrics, GRID_IMAGES, Trainer};

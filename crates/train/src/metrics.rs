@@ -1,0 +1,76 @@
+//! One record per generator step, appended to `metrics.jsonl` as it happens.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::TrainError;
+
+/// What one generator step measured. Critic quantities are means over its n_critic steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepMetrics {
+    /// Generator steps completed, from 1.
+    pub step: u64,
+    /// Mean critic loss `mean D(fake) − mean D(real) [+ λ·GP]`.
+    pub critic_loss: f64,
+    /// Generator loss `−mean D(G(z))`.
+    pub generator_loss: f64,
+    /// Mean Wasserstein estimate `mean D(real) − mean D(fake)`.
+    pub wasserstein_estimate: f64,
+    /// Mean gradient penalty (without λ); WGAN-GP runs only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gradient_penalty: Option<f64>,
+    /// Seconds since the run started (wall clock, summed over resumed segments).
+    pub elapsed_s: f64,
+}
+
+/// The append-only metrics log. Each line is flushed when written, so a crash loses nothing
+/// already logged.
+#[derive(Debug)]
+pub struct MetricsLog {
+    path: PathBuf,
+    file: File,
+}
+
+impl MetricsLog {
+    /// Opens `path` for appending, creating it if needed.
+    pub fn open(path: &Path) -> Result<Self, TrainError> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|source| TrainError::io(path, source))?;
+        Ok(Self { path: path.to_path_buf(), file })
+    }
+
+    /// Appends one record as a JSON line and flushes it.
+    pub fn append(&mut self, metrics: &StepMetrics) -> Result<(), TrainError> {
+        let mut line = serde_json::to_string(metrics).map_err(|err| TrainError::Internal(err.to_string()))?;
+        line.push('\n');
+        self.file
+            .write_all(line.as_bytes())
+            .and_then(|()| self.file.flush())
+            .map_err(|source| TrainError::io(&self.path, source))
+    }
+}
+
+/// Every record in a metrics file, in order.
+pub fn read_metrics(path: &Path) -> Result<Vec<StepMetrics>, TrainError> {
+    let file = File::open(path).map_err(|source| TrainError::io(path, source))?;
+    let mut records = Vec::new();
+    for (index, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|source| TrainError::io(path, source))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record = serde_json::from_str(&line).map_err(|err| TrainError::Metrics {
+            path: path.to_path_buf(),
+            line: index + 1,
+            reason: err.to_string(),
+        })?;
+        records.push(record);
+    }
+    Ok(records)
+}

@@ -1,0 +1,57 @@
+//! The configured optimizer of one network.
+
+use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer, RmsProp, RmsPropConfig};
+use burn::tensor::backend::AutodiffBackend;
+
+use crate::OptimizerConfig;
+
+/// Adam or RMSprop for a module `M`, as configured.
+pub enum NetworkOptimizer<M: AutodiffModule<B>, B: AutodiffBackend> {
+    /// Adam.
+    Adam(OptimizerAdaptor<Adam, M, B>),
+    /// RMSprop (momentum 0).
+    RmsProp(OptimizerAdaptor<RmsProp, M, B>),
+}
+
+impl<M: AutodiffModule<B>, B: AutodiffBackend> NetworkOptimizer<M, B> {
+    /// Builds the optimizer with every hyperparameter set explicitly (burn's defaults differ
+    /// from the seed's).
+    pub fn new(config: &OptimizerConfig) -> Self {
+        match *config {
+            OptimizerConfig::Adam { beta1, beta2, epsilon, .. } => Self::Adam(
+                AdamConfig::new()
+                    .with_beta_1(beta1 as f32)
+                    .with_beta_2(beta2 as f32)
+                    .with_epsilon(epsilon as f32)
+                    .init(),
+            ),
+            OptimizerConfig::RmsProp { alpha, epsilon, .. } => Self::RmsProp(
+                RmsPropConfig::new()
+                    .with_alpha(alpha as f32)
+                    .with_momentum(0.0)
+                    .with_epsilon(epsilon as f32)
+                    .with_centered(false)
+                    .init(),
+            ),
+        }
+    }
+
+    /// One update of `module` with `grads` at `learning_rate`.
+    pub fn step(&mut self, learning_rate: f64, module: M, grads: GradientsParams) -> M {
+        match self {
+            Self::Adam(optimizer) => optimizer.step(learning_rate, module, grads),
+            Self::RmsProp(optimizer) => optimizer.step(learning_rate, module, grads),
+        }
+    }
+}
+
+impl OptimizerConfig {
+    /// The configured step size.
+    pub fn learning_rate(&self) -> f64 {
+        match *self {
+            Self::Adam { learning_rate, .. } | Self::RmsProp { learning_rate, .. } => learning_rate,
+        }
+    }
+}
