@@ -16,6 +16,10 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Train a model and write a run directory (config, metrics, sample grids, plots).
+    Train(TrainArgs),
+    /// Redraw a run directory's loss plot from its metrics.jsonl.
+    Plot(PlotArgs),
     /// Print the resolved configuration and a layer summary of both networks.
     Info(InfoArgs),
 }
@@ -40,4 +44,32 @@ pub struct InfoArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `wgan train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// What to train.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Run directory to create. Default: runs/<config name>, or runs/<config name>-N if taken.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Where to compute: cpu (or auto, which is cpu in this build).
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    pub device: String,
+    /// Generator steps to train (overrides schedule.steps).
+    #[arg(long, value_name = "N")]
+    pub steps: Option<u64>,
+    /// Seed of every random stream (overrides seed).
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+}
+
+/// `wgan plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// The run directory whose plots/losses.png to redraw.
+    #[arg(value_name = "RUN_DIR")]
+    pub run_dir: PathBuf,
 }

@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 1 user error (bad config, missing data, bad arguments), 2 internal.
 
 mod args;
+mod progress;
 mod commands;
 mod settings;
 
@@ -33,5 +34,8 @@ fn main() -> ExitCode {
 
 /// Library errors caused by inputs the user controls.
 fn is_user_error(cause: &(dyn std::error::Error + 'static)) -> bool {
-    cause.is::<wgan_train::ConfigError>() || cause.is::<wgan_data::DataError>() || cause.is::<wgan_model::ModelError>()
+    cause.is::<wgan_train::ConfigError>()
+        || cause.is::<wgan_data::DataError>()
+        || cause.is::<wgan_model::ModelError>()
+        || matches!(cause.downcast_ref::<wgan_train::TrainError>(), Some(wgan_train::TrainError::RunExists { .. } | wgan_train::TrainError::Data(_)))
 }

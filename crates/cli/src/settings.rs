@@ -1,15 +1,52 @@
 //! Resolving command-line arguments into validated settings.
 
+use std::path::{Path, PathBuf};
+
 use anyhow::Context;
 use wgan_train::RunConfig;
 
 use crate::UserError;
 use crate::args::ConfigArgs;
 
-/// Reads, merges and validates the configuration named on the command line.
-pub fn load_config(args: &ConfigArgs) -> anyhow::Result<RunConfig> {
+/// Reads, merges and validates the configuration named on the command line, with `extra`
+/// overrides applied after the `--set` ones.
+pub fn load_config(args: &ConfigArgs, extra: &[String]) -> anyhow::Result<RunConfig> {
     let path = &args.config;
     let text = std::fs::read_to_string(path)
         .map_err(|err| UserError(format!("cannot read config file {}: {err}", path.display())))?;
-    RunConfig::from_toml(&text, &args.overrides).with_context(|| format!("config file {}", path.display()))
+    let overrides: Vec<String> = args.overrides.iter().chain(extra).cloned().collect();
+    RunConfig::from_toml(&text, &overrides).with_context(|| format!("config file {}", path.display()))
+}
+
+/// Where a run goes: `out` if given, else `runs/<config stem>`, suffixed `-2`, `-3`, … while
+/// that directory already holds a run.
+pub fn run_directory(out: Option<&Path>, config: &Path) -> PathBuf {
+    if let Some(out) = out {
+        return out.to_path_buf();
+    }
+    let stem = config.file_stem().and_then(|s| s.to_str()).unwrap_or("run");
+    let base = Path::new("runs").join(stem);
+    std::iter::once(base.clone())
+        .chain((2..).map(|n| Path::new("runs").join(format!("{stem}-{n}"))))
+        .find(|dir| !dir.join("metrics.jsonl").exists())
+        .unwrap_or(base)
+}
+
+/// The compute device a `--device` value names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChoice {
+    /// The flex CPU backend.
+    Cpu,
+}
+
+/// Parses `--device`. Only the CPU backend is built in so far.
+pub fn parse_device(name: &str) -> anyhow::Result<DeviceChoice> {
+    match name {
+        "cpu" | "auto" => Ok(DeviceChoice::Cpu),
+        other if other.starts_with("cuda") || other.starts_with("wgpu") => Err(UserError(format!(
+            "--device {other}: this build has the CPU backend only; use --device cpu"
+        ))
+        .into()),
+        other => Err(UserError(format!("--device {other}: unknown device; use cpu or auto")).into()),
+    }
 }

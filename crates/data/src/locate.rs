@@ -114,7 +114,7 @@ impl DatasetSources {
             searched,
             hint: "install Debian's package (`apt-get install dataset-fashion-mnist`), or put the \
                    four official IDX files in datasets/fashion-mnist/ (see datasets/README.md), \
-                   or name their directory with data.path / --data"
+                   or name their directory with data.path (or --set data.path=DIR)"
                 .into(),
         })
     }

@@ -66,6 +66,12 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// resolved config and the fixed sample noise.
     pub fn new(config: RunConfig, data: ImageSet, run_dir: RunDir, device: B::Device) -> Result<Self, TrainError> {
         let model = &config.model;
+        if data.size != model.image_size {
+            return Err(TrainError::Internal(format!(
+                "data was resized to {}×{}, but model.image_size is {}",
+                data.size, data.size, model.image_size
+            )));
+        }
         let mut weights = stream_rng(config.seed, Stream::Weights);
         let generator = Generator::new(model, &mut weights, &device)?;
         let critic = Critic::new(model, &mut weights, &device)?;

@@ -1,12 +1,16 @@
 //! One module per subcommand.
 
 mod info;
+mod plot;
+mod train;
 
 use crate::args::{Cli, Command};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Train(args) => train::run(&args),
+        Command::Plot(args) => plot::run(&args),
         Command::Info(args) => info::run(&args),
     }
 }

@@ -1,0 +1,98 @@
+//! `wgan train` and `wgan plot` end to end on the smoke config with generated IDX files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn wgan(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wgan")).args(args).output().unwrap()
+}
+
+fn smoke_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.toml")
+}
+
+/// Writes raw (uncompressed) Fashion-MNIST-named training files: `count` 28×28 images of
+/// diagonal stripes and their labels.
+fn write_training_files(dir: &Path, count: u32) {
+    let mut images = Vec::new();
+    for value in [2051u32, count, 28, 28] {
+        images.extend(value.to_be_bytes());
+    }
+    for i in 0..count {
+        images.extend((0..28 * 28u32).map(|p| if (p / 28 + p % 28 + i) % 7 < 3 { 255u8 } else { 0 }));
+    }
+    let mut labels = Vec::new();
+    for value in [2049u32, count] {
+        labels.extend(value.to_be_bytes());
+    }
+    labels.extend((0..count).map(|i| (i % 10) as u8));
+    std::fs::write(dir.join("train-images-idx3-ubyte"), images).unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), labels).unwrap();
+}
+
+#[test]
+fn smoke_run_writes_every_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    write_training_files(&data, 64);
+    let run = dir.path().join("run");
+    let data_override = format!("data.path={}", data.display());
+    let config = smoke_config();
+    let args = ["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap(), "--set", &data_override];
+    let output = wgan(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("step 30/30"), "plain progress lines off a terminal: {stderr}");
+
+    // The resolved config reads back as the same run.
+    let resolved = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(resolved.contains("steps = 30") && resolved.contains("dim = 8"), "{resolved}");
+
+    // One metrics line per step, with every field.
+    let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    let lines: Vec<serde_json::Value> = metrics.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 30);
+    for (index, line) in lines.iter().enumerate() {
+        assert_eq!(line["step"], index as u64 + 1);
+        for key in ["critic_loss", "generator_loss", "wasserstein_estimate", "gradient_penalty", "elapsed_s"] {
+            assert!(line[key].as_f64().is_some_and(f64::is_finite), "step {}: {key} missing", index + 1);
+        }
+    }
+
+    // Grids every 10 steps: 8×8 tiles of 32 px with a 2 px border.
+    for step in [10, 20, 30] {
+        let grid = run.join(format!("samples/step-{step:06}.png"));
+        assert_eq!(image::image_dimensions(&grid).unwrap(), (8 * 34 + 2, 8 * 34 + 2), "{}", grid.display());
+    }
+    assert!(run.join("samples/fixed-noise.npy").is_file());
+    assert_eq!(image::image_dimensions(run.join("plots/losses.png")).unwrap(), (1000, 900));
+
+    // `wgan plot` redraws the plot from the metrics.
+    std::fs::remove_file(run.join("plots/losses.png")).unwrap();
+    let output = wgan(&["plot", run.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(run.join("plots/losses.png").is_file());
+
+    // A used run directory is refused, without touching it.
+    let output = wgan(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("already holds a run"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(run.join("metrics.jsonl")).unwrap(), metrics);
+}
+
+#[test]
+fn missing_data_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = smoke_config();
+    let data_override = format!("data.path={}", dir.path().join("nowhere").display());
+    let run = dir.path().join("run");
+    let output = wgan(&["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap(), "--set", &data_override]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("train-images-idx3-ubyte.gz not found"), "{stderr}");
+    assert!(stderr.contains("nowhere"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!run.exists(), "no run directory for a run that never started");
+}
