@@ -47,8 +47,10 @@ pub struct ScheduleConfig {
     pub log_interval: u64,
     /// Generator steps between sample grids and plot redraws.
     pub sample_interval: u64,
-    /// Generator steps between checkpoints.
+    /// Generator steps between checkpoints (one is also written at the end).
     pub checkpoint_interval: u64,
+    /// Checkpoints kept; older ones are deleted. The newest is always kept.
+    pub keep_checkpoints: usize,
 }
 
 /// Everything that defines a training run (not how it is run: output directory and device
@@ -93,6 +95,7 @@ impl RunConfig {
                 log_interval: 10,
                 sample_interval: 100,
                 checkpoint_interval: 500,
+                keep_checkpoints: 3,
             },
         }
     }
@@ -159,6 +162,7 @@ impl RunConfig {
             ("schedule.log_interval", schedule.log_interval),
             ("schedule.sample_interval", schedule.sample_interval),
             ("schedule.checkpoint_interval", schedule.checkpoint_interval),
+            ("schedule.keep_checkpoints", schedule.keep_checkpoints as u64),
         ] {
             if value == 0 {
                 return range(field, "must be at least 1".into());

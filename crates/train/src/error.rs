@@ -109,6 +109,14 @@ pub enum TrainError {
         /// The value.
         value: f64,
     },
+    /// No checkpoint in the run directory can be loaded.
+    #[error("{}: no usable checkpoint{}", path.display(), if tried.is_empty() { String::new() } else { format!(":\n  - {}", tried.join("\n  - ")) })]
+    NoCheckpoint {
+        /// The checkpoints directory.
+        path: PathBuf,
+        /// Why each one was rejected, newest first.
+        tried: Vec<String>,
+    },
     /// A bug: something that should not happen.
     #[error("internal error: {0}")]
     Internal(String),

@@ -1,6 +1,7 @@
 //! Training WGAN and WGAN-GP: run configuration, losses, the Lipschitz constraint, the
 //! n_critic loop, and the run directory (metrics, sample grids, loss plots).
 
+mod checkpoint;
 mod clip;
 mod config;
 mod error;
@@ -16,6 +17,10 @@ mod plot;
 mod run_dir;
 mod trainer;
 
+pub use checkpoint::{
+    CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, LoadedCheckpoint, checkpoint_name,
+    list_checkpoints, prune_checkpoints, read_checkpoint, write_checkpoint,
+};
 pub use clip::clip_parameters;
 pub use config::{DataConfig, OptimizersConfig, RunConfig, ScheduleConfig};
 pub use error::{ConfigError, TrainError};
@@ -29,4 +34,4 @@ pub use optim::NetworkOptimizer;
 pub use optimizer::OptimizerConfig;
 pub use plot::plot_losses;
 pub use run_dir::{RunDir, read_npy, write_npy};
-pub use trainer::{CriticStepMetrics, GRID_IMAGES, Trainer};
+pub use trainer::{CriticStepMetrics, GRID_IMAGES, Resumed, Trainer};

@@ -6,6 +6,7 @@
 //! RUN/samples/step-NNNNNN.png  8×8 grids from the fixed noise
 //! RUN/samples/fixed-noise.npy  that noise, [64, latent_dim] f32
 //! RUN/plots/losses.png       loss curves
+//! RUN/checkpoints/step-NNNNNN/ networks, optimizers, random streams, data order
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -64,6 +65,11 @@ impl RunDir {
     /// `samples/fixed-noise.npy`.
     pub fn fixed_noise(&self) -> PathBuf {
         self.samples_dir().join("fixed-noise.npy")
+    }
+
+    /// `checkpoints/`.
+    pub fn checkpoints_dir(&self) -> PathBuf {
+        self.root.join("checkpoints")
     }
 
     /// `plots/`.

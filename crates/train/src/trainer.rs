@@ -3,16 +3,21 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, Module};
 use burn::optim::GradientsParams;
-use burn::tensor::backend::AutodiffBackend;
+use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use wgan_data::{ImageSet, ShuffledBatches};
 use wgan_model::{Critic, Generator};
 
+use crate::checkpoint::{
+    CHECKPOINT_FORMAT, CheckpointError, CheckpointState, LoadedCheckpoint, list_checkpoints, prune_checkpoints,
+    read_checkpoint, write_checkpoint,
+};
 use crate::clip::clip_parameters;
 use crate::grid::write_grid;
-use crate::metrics::MetricsLog;
+use crate::metrics::{MetricsLog, read_metrics};
 use crate::noise::{NoiseSource, Stream, stream_rng};
 use crate::optim::NetworkOptimizer;
 use crate::plot::plot_losses;
@@ -54,6 +59,31 @@ pub struct Trainer<B: AutodiffBackend> {
     history: Vec<StepMetrics>,
     metrics: MetricsLog,
     started: Instant,
+    /// Training seconds before `started` (earlier segments of a resumed run).
+    elapsed_before: f64,
+}
+
+/// A resumed trainer, and the checkpoints that were skipped because they could not be loaded.
+pub struct Resumed<B: AutodiffBackend> {
+    /// The trainer, at the checkpoint's step.
+    pub trainer: Trainer<B>,
+    /// The checkpoint it continues from.
+    pub checkpoint: PathBuf,
+    /// Newer checkpoints that were rejected, with the reason.
+    pub skipped: Vec<CheckpointError>,
+}
+
+fn module_bytes<B: Backend, M: Module<B>>(module: &M) -> Result<Vec<u8>, TrainError> {
+    BinBytesRecorder::<FullPrecisionSettings, Vec<u8>>::default()
+        .record(module.clone().into_record(), ())
+        .map_err(|err| TrainError::Internal(format!("cannot serialise a network: {err}")))
+}
+
+fn load_module<B: Backend, M: Module<B>>(module: M, bytes: Vec<u8>, device: &B::Device) -> Result<M, String> {
+    let record = BinBytesRecorder::<FullPrecisionSettings, Vec<u8>>::default()
+        .load(bytes, device)
+        .map_err(|err| err.to_string())?;
+    Ok(module.load_record(record))
 }
 
 /// First value of a one-element tensor, as f64.
@@ -98,7 +128,132 @@ impl<B: AutodiffBackend> Trainer<B> {
             history: Vec::new(),
             metrics,
             started: Instant::now(),
+            elapsed_before: 0.0,
         })
+    }
+
+    /// Continues the run in `run_dir` from its newest checkpoint that loads, with `config`
+    /// (the run's resolved config, `schedule.steps` possibly extended). Metrics logged after
+    /// that checkpoint by an interrupted process are dropped, so the log reads as one run.
+    pub fn resume(config: RunConfig, data: ImageSet, run_dir: RunDir, device: B::Device) -> Result<Resumed<B>, TrainError> {
+        let mut skipped = Vec::new();
+        let fresh = |config: &RunConfig| -> Result<(Generator<B>, Critic<B>), TrainError> {
+            let mut weights = stream_rng(config.seed, Stream::Weights);
+            Ok((Generator::new(&config.model, &mut weights, &device)?, Critic::new(&config.model, &mut weights, &device)?))
+        };
+        let checkpoints = run_dir.checkpoints_dir();
+        for (_, path) in list_checkpoints(&checkpoints) {
+            let loaded = read_checkpoint(&path, &config.model);
+            let restored = loaded.and_then(|loaded| {
+                let (generator, critic) = fresh(&config).map_err(|err| CheckpointError::Record {
+                    path: path.clone(),
+                    reason: err.to_string(),
+                })?;
+                Self::restore(config.clone(), &data, generator, critic, loaded, &device)
+            });
+            match restored {
+                Ok(parts) => {
+                    let trainer = Self::assemble(config, data, run_dir, device, parts)?;
+                    return Ok(Resumed { trainer, checkpoint: path, skipped });
+                }
+                Err(err) => skipped.push(err),
+            }
+        }
+        Err(TrainError::NoCheckpoint { path: checkpoints, tried: skipped.iter().map(ToString::to_string).collect() })
+    }
+
+    /// Decodes a verified checkpoint into networks, optimizers and streams.
+    fn restore(
+        config: RunConfig,
+        data: &ImageSet,
+        generator: Generator<B>,
+        critic: Critic<B>,
+        loaded: LoadedCheckpoint,
+        device: &B::Device,
+    ) -> Result<Restored<B>, CheckpointError> {
+        let LoadedCheckpoint { path, state, files } = loaded;
+        let record_error = |file: &str| {
+            let path = path.join(file);
+            move |reason: String| CheckpointError::Record { path, reason }
+        };
+        let mut files = files.into_iter();
+        let mut next = || files.next().unwrap_or_default();
+        let generator = load_module(generator, next(), device).map_err(record_error("generator.bin"))?;
+        let critic = load_module(critic, next(), device).map_err(record_error("critic.bin"))?;
+        let generator_optimizer = NetworkOptimizer::new(&config.optimizer.generator)
+            .load_bytes(next(), device)
+            .map_err(record_error("generator-optimizer.bin"))?;
+        let critic_optimizer = NetworkOptimizer::new(&config.optimizer.critic)
+            .load_bytes(next(), device)
+            .map_err(record_error("critic-optimizer.bin"))?;
+        let batches = ShuffledBatches::restore(data.len(), config.data.batch_size, config.seed, state.shuffle.clone())
+            .map_err(|err| CheckpointError::State { path: path.join("state.json"), reason: err.to_string() })?;
+        Ok(Restored { generator, critic, generator_optimizer, critic_optimizer, batches, state })
+    }
+
+    fn assemble(config: RunConfig, data: ImageSet, run_dir: RunDir, device: B::Device, parts: Restored<B>) -> Result<Self, TrainError> {
+        let Restored { generator, critic, generator_optimizer, critic_optimizer, batches, state } = parts;
+        // Keep the log up to the checkpoint's step; a torn last line from a crash is dropped.
+        let metrics_path = run_dir.metrics();
+        let history: Vec<StepMetrics> = read_metrics(&metrics_path)
+            .or_else(|_| read_metrics_lenient(&metrics_path))?
+            .into_iter()
+            .filter(|m| m.step <= state.step)
+            .collect();
+        rewrite_metrics(&metrics_path, &history)?;
+        let config_path = run_dir.config();
+        std::fs::write(&config_path, config.to_toml()).map_err(|source| TrainError::io(&config_path, source))?;
+        Ok(Self {
+            metrics: MetricsLog::open(&metrics_path)?,
+            config,
+            run_dir,
+            device,
+            data,
+            batches,
+            generator,
+            critic,
+            generator_optimizer,
+            critic_optimizer,
+            training_noise: state.training_noise,
+            interpolation: state.interpolation,
+            fixed_noise: state.fixed_noise,
+            step: state.step,
+            history,
+            started: Instant::now(),
+            elapsed_before: state.elapsed_s,
+        })
+    }
+
+    /// Writes a checkpoint of the current state and prunes old ones; returns its path.
+    pub fn save_checkpoint(&self) -> Result<PathBuf, TrainError> {
+        let optimizer_bytes = |bytes: Result<Vec<u8>, String>| {
+            bytes.map_err(|err| TrainError::Internal(format!("cannot serialise an optimizer: {err}")))
+        };
+        let files = [
+            module_bytes(&self.generator)?,
+            module_bytes(&self.critic)?,
+            optimizer_bytes(self.generator_optimizer.to_bytes())?,
+            optimizer_bytes(self.critic_optimizer.to_bytes())?,
+        ];
+        let state = CheckpointState {
+            format: CHECKPOINT_FORMAT,
+            step: self.step,
+            elapsed_s: self.elapsed(),
+            training_noise: self.training_noise.clone(),
+            interpolation: self.interpolation.clone(),
+            shuffle: self.batches.state().clone(),
+            fixed_noise: self.fixed_noise.clone(),
+            model: self.config.model.clone(),
+            checksums: Vec::new(),
+        };
+        let checkpoints = self.run_dir.checkpoints_dir();
+        let path = write_checkpoint(&checkpoints, state, &files)?;
+        prune_checkpoints(&checkpoints, self.config.schedule.keep_checkpoints)?;
+        Ok(path)
+    }
+
+    fn elapsed(&self) -> f64 {
+        self.elapsed_before + self.started.elapsed().as_secs_f64()
     }
 
     /// Trains until `schedule.steps`, writing metrics every step and grids and plots every
@@ -111,8 +266,13 @@ impl<B: AutodiffBackend> Trainer<B> {
             self.metrics.append(&metrics)?;
             self.history.push(metrics.clone());
             observer.step(&metrics);
-            if self.step % schedule.sample_interval == 0 || self.step == schedule.steps {
+            let last = self.step == schedule.steps;
+            if self.step % schedule.sample_interval == 0 || last {
                 self.write_artifacts(observer)?;
+            }
+            if self.step % schedule.checkpoint_interval == 0 || last {
+                let path = self.save_checkpoint()?;
+                observer.wrote(&path);
             }
         }
         observer.finished(self.history.last());
@@ -139,7 +299,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             generator_loss,
             wasserstein_estimate: wasserstein,
             gradient_penalty: penalty,
-            elapsed_s: self.started.elapsed().as_secs_f64(),
+            elapsed_s: self.elapsed(),
         };
         let checks = [("critic_loss", loss), ("generator_loss", generator_loss), ("gradient_penalty", penalty.unwrap_or(0.0))];
         if let Some((name, value)) = checks.into_iter().find(|(_, v)| !v.is_finite()) {
@@ -247,4 +407,32 @@ impl<B: AutodiffBackend> Trainer<B> {
     pub fn history(&self) -> &[StepMetrics] {
         &self.history
     }
+}
+
+/// Everything a checkpoint restores.
+struct Restored<B: AutodiffBackend> {
+    generator: Generator<B>,
+    critic: Critic<B>,
+    generator_optimizer: NetworkOptimizer<Generator<B>, B>,
+    critic_optimizer: NetworkOptimizer<Critic<B>, B>,
+    batches: ShuffledBatches,
+    state: CheckpointState,
+}
+
+/// The records of a metrics file up to its first unreadable line (a line torn by a crash).
+fn read_metrics_lenient(path: &std::path::Path) -> Result<Vec<StepMetrics>, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TrainError::io(path, source))?;
+    Ok(text.lines().map_while(|line| serde_json::from_str(line).ok()).collect())
+}
+
+/// Replaces a metrics file with `records`, atomically.
+fn rewrite_metrics(path: &std::path::Path, records: &[StepMetrics]) -> Result<(), TrainError> {
+    let mut text = String::new();
+    for record in records {
+        text.push_str(&serde_json::to_string(record).map_err(|err| TrainError::Internal(err.to_string()))?);
+        text.push('\n');
+    }
+    let partial = path.with_extension("jsonl.partial");
+    std::fs::write(&partial, text).map_err(|source| TrainError::io(&partial, source))?;
+    std::fs::rename(&partial, path).map_err(|source| TrainError::io(path, source))
 }
