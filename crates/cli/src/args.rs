@@ -49,9 +49,17 @@ pub struct InfoArgs {
 /// `wgan train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// What to train.
-    #[command(flatten)]
-    pub config: ConfigArgs,
+    /// Run configuration (TOML) of a new run, e.g. configs/wgan-gp.toml.
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    pub config: Option<PathBuf>,
+    /// Override any config field of a new run by its dotted path, e.g. --set model.dim=64
+    /// (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", conflicts_with = "resume")]
+    pub overrides: Vec<String>,
+    /// Continue the run in RUN_DIR from its newest usable checkpoint, exactly as if it had
+    /// never stopped. With --steps, a finished run can be extended.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "out", "seed"])]
+    pub resume: Option<PathBuf>,
     /// Run directory to create. Default: runs/<config name>, or runs/<config name>-N if taken.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

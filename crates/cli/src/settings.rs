@@ -6,16 +6,11 @@ use anyhow::Context;
 use wgan_train::RunConfig;
 
 use crate::UserError;
-use crate::args::ConfigArgs;
-
-/// Reads, merges and validates the configuration named on the command line, with `extra`
-/// overrides applied after the `--set` ones.
-pub fn load_config(args: &ConfigArgs, extra: &[String]) -> anyhow::Result<RunConfig> {
-    let path = &args.config;
+/// Reads, merges and validates the configuration file `path` with `overrides` applied in order.
+pub fn load_config(path: &Path, overrides: &[String]) -> anyhow::Result<RunConfig> {
     let text = std::fs::read_to_string(path)
         .map_err(|err| UserError(format!("cannot read config file {}: {err}", path.display())))?;
-    let overrides: Vec<String> = args.overrides.iter().chain(extra).cloned().collect();
-    RunConfig::from_toml(&text, &overrides).with_context(|| format!("config file {}", path.display()))
+    RunConfig::from_toml(&text, overrides).with_context(|| format!("config file {}", path.display()))
 }
 
 /// Where a run goes: `out` if given, else `runs/<config stem>`, suffixed `-2`, `-3`, … while

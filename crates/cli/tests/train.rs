@@ -96,3 +96,69 @@ fn missing_data_is_a_clear_error() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!run.exists(), "no run directory for a run that never started");
 }
+
+/// Metrics without the wall-clock field, for comparing two runs.
+fn losses(run: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
+    text.lines()
+        .map(|line| {
+            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+            value.as_object_mut().unwrap().remove("elapsed_s");
+            value
+        })
+        .collect()
+}
+
+#[test]
+fn a_killed_run_resumes_and_matches_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    write_training_files(&data, 64);
+    let config = smoke_config();
+    let data_override = format!("data.path={}", data.display());
+    let train = |run: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_wgan"))
+            .args(["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap()])
+            .args(["--set", &data_override, "--set", "schedule.checkpoint_interval=4"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+
+    let straight = dir.path().join("straight");
+    assert!(train(&straight).wait().unwrap().success());
+
+    // SIGKILL once a few steps are logged past the first checkpoints.
+    let killed = dir.path().join("killed");
+    let mut child = train(&killed);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let lines = std::fs::read_to_string(killed.join("metrics.jsonl")).map(|t| t.lines().count()).unwrap_or(0);
+        if lines >= 11 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "run made no progress");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logged = losses(&killed).len();
+    assert!(logged < 30, "killed before the end ({logged} steps logged)");
+
+    let output = wgan(&["train", "--resume", killed.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("resuming"), "{stderr}");
+
+    let (expected, actual) = (losses(&straight), losses(&killed));
+    let steps: Vec<u64> = actual.iter().map(|m| m["step"].as_u64().unwrap()).collect();
+    assert_eq!(steps, (1..=30).collect::<Vec<_>>(), "one line per step, no gaps, no repeats");
+    assert_eq!(actual, expected, "killed and resumed run diverged from the uninterrupted one");
+    assert!(killed.join("checkpoints/step-000030/state.json").is_file());
+
+    // --steps extends a finished run.
+    let output = wgan(&["train", "--resume", killed.to_str().unwrap(), "--steps", "33"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(losses(&killed).len(), 33);
+}

@@ -12,7 +12,7 @@ use crate::settings::load_config;
 
 /// Prints the summary as text or JSON.
 pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
-    let config = load_config(&args.config, &[])?;
+    let config = load_config(&args.config.config, &args.config.overrides)?;
     let device = Default::default();
     // The summary depends on shapes only; any weights will do.
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);

@@ -1,10 +1,11 @@
-//! `wgan train`: load the data, build the trainer, run it.
+//! `wgan train`: load the data, build or resume the trainer, run it.
 
 use anyhow::Context;
 use burn::backend::{Autodiff, Flex};
-use wgan_data::{DatasetSources, Split, load_image_set};
-use wgan_train::{RunDir, Trainer};
+use wgan_data::{DatasetSources, ImageSet, Split, load_image_set};
+use wgan_train::{RunConfig, RunDir, Trainer};
 
+use crate::UserError;
 use crate::args::TrainArgs;
 use crate::progress::Progress;
 use crate::settings::{DeviceChoice, load_config, parse_device, run_directory};
@@ -12,37 +13,79 @@ use crate::settings::{DeviceChoice, load_config, parse_device, run_directory};
 /// Fashion-MNIST's image size in its IDX files.
 const SOURCE_SIZE: [usize; 2] = [28, 28];
 
-/// Trains as configured and writes the run directory.
+/// Trains as configured (or resumes) and writes the run directory.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
-    let mut extra = Vec::new();
-    if let Some(steps) = args.steps {
-        extra.push(format!("schedule.steps={steps}"));
-    }
-    if let Some(seed) = args.seed {
-        extra.push(format!("seed={seed}"));
-    }
-    let config = load_config(&args.config, &extra)?;
     let device = parse_device(&args.device)?;
-    let out = run_directory(args.out.as_deref(), &args.config.config);
-
-    let sources = DatasetSources::standard(config.data.path.clone());
-    let files = sources.locate(Split::Train).context("finding the training data")?;
-    eprintln!("data: {}", files.images.display());
-    let data = load_image_set(&files, Some(SOURCE_SIZE), config.model.image_size).context("loading the training data")?;
-    anyhow::ensure!(
-        config.model.channels == 1,
-        crate::UserError(format!("model.channels: Fashion-MNIST has 1 channel, the config says {}", config.model.channels))
-    );
-
-    let run_dir = RunDir::create(&out)?;
-    eprintln!("run directory: {}", run_dir.root().display());
+    let mut overrides = args.overrides.clone();
+    if let Some(seed) = args.seed {
+        overrides.push(format!("seed={seed}"));
+    }
+    if let Some(steps) = args.steps {
+        overrides.push(format!("schedule.steps={steps}"));
+    }
+    let (config, run_dir) = match (&args.resume, &args.config) {
+        (Some(run), _) => {
+            let run_dir = RunDir::new(run);
+            if !run_dir.config().is_file() {
+                return Err(UserError(format!("{}: not a run directory (no config.toml)", run.display())).into());
+            }
+            (load_config(&run_dir.config(), &overrides)?, run_dir)
+        }
+        (None, Some(config_path)) => {
+            let config = load_config(config_path, &overrides)?;
+            (config, RunDir::new(run_directory(args.out.as_deref(), config_path)))
+        }
+        (None, None) => return Err(UserError("give --config FILE for a new run or --resume RUN_DIR".into()).into()),
+    };
+    let data = load_training_data(&config)?;
     let mut progress = Progress::new(config.schedule.log_interval);
     match device {
         DeviceChoice::Cpu => {
             eprintln!("device: cpu (flex)");
-            let mut trainer = Trainer::<Autodiff<Flex>>::new(config, data, run_dir, Default::default())?;
+            let mut trainer = start::<Autodiff<Flex>>(args.resume.is_some(), config, data, run_dir, Default::default())?;
             trainer.run(&mut progress)?;
         }
     }
     Ok(())
+}
+
+/// A new trainer in a fresh run directory, or the resumed one.
+fn start<B: burn::tensor::backend::AutodiffBackend>(
+    resume: bool,
+    config: RunConfig,
+    data: ImageSet,
+    run_dir: RunDir,
+    device: B::Device,
+) -> anyhow::Result<Trainer<B>> {
+    if !resume {
+        let run_dir = RunDir::create(run_dir.root())?;
+        eprintln!("run directory: {}", run_dir.root().display());
+        return Ok(Trainer::new(config, data, run_dir, device)?);
+    }
+    let root = run_dir.root().to_path_buf();
+    let resumed = Trainer::resume(config, data, run_dir, device).with_context(|| format!("resuming {}", root.display()))?;
+    for skipped in &resumed.skipped {
+        eprintln!("warning: skipped checkpoint: {skipped}");
+    }
+    let step = resumed.trainer.step();
+    eprintln!("resuming {} from {} (step {step})", root.display(), resumed.checkpoint.display());
+    if step >= resumed.trainer.config().schedule.steps {
+        eprintln!("the run already finished at step {step}; extend it with --steps N");
+    }
+    Ok(resumed.trainer)
+}
+
+/// Finds and loads the Fashion-MNIST training split at the model's image size.
+fn load_training_data(config: &RunConfig) -> anyhow::Result<ImageSet> {
+    if config.model.channels != 1 {
+        return Err(UserError(format!(
+            "model.channels: Fashion-MNIST has 1 channel, the config says {}",
+            config.model.channels
+        ))
+        .into());
+    }
+    let sources = DatasetSources::standard(config.data.path.clone());
+    let files = sources.locate(Split::Train).context("finding the training data")?;
+    eprintln!("data: {}", files.images.display());
+    load_image_set(&files, Some(SOURCE_SIZE), config.model.image_size).context("loading the training data")
 }
