@@ -20,8 +20,40 @@ pub enum Command {
     Train(TrainArgs),
     /// Redraw a run directory's loss plot from its metrics.jsonl.
     Plot(PlotArgs),
+    /// Draw samples from a trained generator: FILE.png (grid) and FILE.npy ([N, C, H, W]).
+    Sample(SampleArgs),
+    /// Write a trained generator as safetensors with PyTorch names and layouts.
+    Export(ExportArgs),
     /// Print the resolved configuration and a layer summary of both networks.
     Info(InfoArgs),
+}
+
+/// `wgan sample`.
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// A run directory (its newest usable checkpoint) or one checkpoint directory.
+    #[arg(long, value_name = "RUN_DIR|CHECKPOINT")]
+    pub from: PathBuf,
+    /// Number of samples.
+    #[arg(long, default_value_t = 64)]
+    pub n: usize,
+    /// Seed of the noise; a run's own seed reproduces its sample grids.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Output path without extension: writes FILE.png, FILE.npy and the noise as FILE.noise.npy.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+/// `wgan export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// A run directory (its newest usable checkpoint) or one checkpoint directory.
+    #[arg(long, value_name = "RUN_DIR|CHECKPOINT")]
+    pub from: PathBuf,
+    /// The safetensors file to write, e.g. generator.safetensors.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 /// A configuration file plus overrides.

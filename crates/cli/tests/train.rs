@@ -74,6 +74,31 @@ fn smoke_run_writes_every_artifact() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(run.join("plots/losses.png").is_file());
 
+    // Samples from the final checkpoint: the run's own seed reproduces its last grid.
+    let base = dir.path().join("out/samples");
+    let output = wgan(&["sample", "--from", run.to_str().unwrap(), "--n", "64", "--seed", "1", "--out", base.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let grid = std::fs::read(dir.path().join("out/samples.png")).unwrap();
+    assert_eq!(grid, std::fs::read(run.join("samples/step-000030.png")).unwrap());
+    let npy = std::fs::read(dir.path().join("out/samples.npy")).unwrap();
+    let header = String::from_utf8_lossy(&npy[..128]);
+    assert!(header.contains("'shape': (64, 1, 32, 32, )") && header.contains("<f4"), "{header}");
+    assert_eq!(npy.len(), 128 + 64 * 32 * 32 * 4);
+
+    // Export: PyTorch names and layouts in a safetensors file.
+    let exported = dir.path().join("generator.safetensors");
+    let output = wgan(&["export", "--from", run.to_str().unwrap(), "--out", exported.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let bytes = std::fs::read(&exported).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + header_len]).unwrap();
+    // DIM 8, widths [4, 2, 2], latent 128: Linear 128 -> 512 stored as torch's [out, in].
+    assert_eq!(header["project.weight"]["shape"], serde_json::json!([512, 128]));
+    assert_eq!(header["project_norm.running_var"]["shape"], serde_json::json!([512]));
+    assert_eq!(header["blocks.1.conv.weight"]["shape"], serde_json::json!([16, 16, 5, 5]));
+    assert_eq!(header["output.weight"]["shape"], serde_json::json!([1, 16, 5, 5]));
+    assert!(header["__metadata__"]["wgan.model"].as_str().unwrap().contains("dim = 8"));
+
     // A used run directory is refused, without touching it.
     let output = wgan(&args);
     let stderr = String::from_utf8_lossy(&output.stderr);

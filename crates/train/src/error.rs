@@ -112,7 +112,7 @@ pub enum TrainError {
     /// No checkpoint in the run directory can be loaded.
     #[error("{}: no usable checkpoint{}", path.display(), if tried.is_empty() { String::new() } else { format!(":\n  - {}", tried.join("\n  - ")) })]
     NoCheckpoint {
-        /// The checkpoints directory.
+        /// The run or checkpoints directory.
         path: PathBuf,
         /// Why each one was rejected, newest first.
         tried: Vec<String>,

@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
+mod export;
 mod info;
 mod plot;
+mod sample;
 mod train;
 
 use crate::args::{Cli, Command};
@@ -11,6 +13,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train::run(&args),
         Command::Plot(args) => plot::run(&args),
+        Command::Sample(args) => sample::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Info(args) => info::run(&args),
     }
 }

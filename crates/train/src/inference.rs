@@ -1,0 +1,149 @@
+//! Using a trained generator: loading it from a run or checkpoint, sampling, exporting.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::nn::BatchNorm;
+use burn::nn::conv::Conv2d;
+use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use wgan_model::{Generator, ModelConfig};
+
+use crate::checkpoint::{CheckpointState, list_checkpoints, read_checkpoint};
+use crate::{NoiseSource, RunDir, Stream, TrainError};
+
+/// A generator loaded for inference, with where it came from.
+pub struct LoadedGenerator<B: Backend> {
+    /// The network; BatchNorm uses its running statistics on a non-autodiff backend.
+    pub generator: Generator<B>,
+    /// Its architecture.
+    pub model: ModelConfig,
+    /// The checkpoint directory it was read from.
+    pub checkpoint: PathBuf,
+    /// The generator step of that checkpoint.
+    pub step: u64,
+}
+
+/// Loads the generator from a checkpoint directory, or from the newest usable checkpoint of
+/// a run directory.
+pub fn load_generator<B: Backend>(from: &Path, device: &B::Device) -> Result<LoadedGenerator<B>, TrainError> {
+    let candidates = if from.join("state.json").is_file() {
+        vec![from.to_path_buf()]
+    } else {
+        let checkpoints = RunDir::new(from).checkpoints_dir();
+        list_checkpoints(&checkpoints).into_iter().map(|(_, path)| path).collect()
+    };
+    let mut tried = Vec::new();
+    for path in candidates {
+        match load_one(&path, device) {
+            Ok(loaded) => return Ok(loaded),
+            Err(err) => tried.push(err),
+        }
+    }
+    Err(TrainError::NoCheckpoint { path: from.to_path_buf(), tried })
+}
+
+fn load_one<B: Backend>(path: &Path, device: &B::Device) -> Result<LoadedGenerator<B>, String> {
+    let state_path = path.join("state.json");
+    let text = std::fs::read(&state_path).map_err(|err| format!("{}: {err}", state_path.display()))?;
+    let state: CheckpointState =
+        serde_json::from_slice(&text).map_err(|err| format!("{}: corrupt state file: {err}", state_path.display()))?;
+    let loaded = read_checkpoint(path, &state.model).map_err(|err| err.to_string())?;
+    let mut rng = crate::stream_rng(0, Stream::Weights);
+    let generator = Generator::new(&state.model, &mut rng, device).map_err(|err| err.to_string())?;
+    let bytes = loaded.files.into_iter().next().unwrap_or_default();
+    let record = BinBytesRecorder::<FullPrecisionSettings, Vec<u8>>::default()
+        .load(bytes, device)
+        .map_err(|err| format!("{}: {err}", path.join("generator.bin").display()))?;
+    Ok(LoadedGenerator { generator: generator.load_record(record), model: state.model, checkpoint: path.to_path_buf(), step: state.step })
+}
+
+/// `count` samples from noise drawn with `seed` (the fixed-noise stream, so the run's own seed
+/// reproduces its sample grids), generated `chunk` at a time.
+///
+/// Returns `(noise [count, latent_dim], samples [count, channels, size, size])`, row-major,
+/// samples in [-1, 1].
+pub fn sample<B: Backend>(
+    generator: &Generator<B>,
+    latent_dim: usize,
+    count: usize,
+    seed: u64,
+    device: &B::Device,
+) -> Result<(Vec<f32>, Vec<f32>), TrainError> {
+    const CHUNK: usize = 256;
+    let noise = NoiseSource::new(seed, Stream::FixedNoise).normal_values(count, latent_dim);
+    let mut samples = Vec::new();
+    for chunk in noise.chunks(CHUNK * latent_dim) {
+        let rows = chunk.len() / latent_dim;
+        let z = Tensor::<B, 2>::from_data(TensorData::new(chunk.to_vec(), [rows, latent_dim]), device);
+        let images = generator.try_forward(z)?.into_data().convert::<f32>();
+        samples.extend(images.to_vec::<f32>().map_err(|err| TrainError::Internal(format!("{err:?}")))?);
+    }
+    Ok((noise, samples))
+}
+
+/// Row-major f32 values of a tensor.
+fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
+    tensor.into_data().convert::<f32>().to_vec::<f32>().unwrap_or_default()
+}
+
+/// Tensors of the PyTorch module in `scripts/torch_generator.py`, by state-dict name.
+fn torch_tensors<B: Backend>(generator: &Generator<B>) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    let mut out = Vec::new();
+    // burn's Linear weight is [in, out]; torch.nn.Linear's is [out, in].
+    let weight = generator.project.weight.val().transpose();
+    out.push(("project.weight".to_string(), weight.dims().to_vec(), values(weight)));
+    if let Some(bias) = &generator.project.bias {
+        out.push(("project.bias".into(), bias.dims().to_vec(), values(bias.val())));
+    }
+    let mut norm = |prefix: &str, norm: &BatchNorm<B>| {
+        let features = norm.gamma.dims()[0];
+        for (name, tensor) in [
+            ("weight", norm.gamma.val()),
+            ("bias", norm.beta.val()),
+            ("running_mean", norm.running_mean.value()),
+            ("running_var", norm.running_var.value()),
+        ] {
+            out.push((format!("{prefix}.{name}"), vec![features], values(tensor)));
+        }
+    };
+    norm("project_norm", &generator.project_norm);
+    for (index, block) in generator.blocks.iter().enumerate() {
+        norm(&format!("blocks.{index}.norm"), &block.norm);
+    }
+    let mut conv = |prefix: String, conv: &Conv2d<B>| {
+        // Conv weights are [out, in, kh, kw] in both.
+        out.push((format!("{prefix}.weight"), conv.weight.dims().to_vec(), values(conv.weight.val())));
+        if let Some(bias) = &conv.bias {
+            out.push((format!("{prefix}.bias"), bias.dims().to_vec(), values(bias.val())));
+        }
+    };
+    for (index, block) in generator.blocks.iter().enumerate() {
+        conv(format!("blocks.{index}.conv"), &block.conv);
+    }
+    conv("output".into(), &generator.output);
+    out
+}
+
+/// Writes the generator as safetensors with PyTorch names and layouts; the architecture goes
+/// into the header's metadata (`wgan.model`, TOML).
+pub fn export_safetensors<B: Backend>(generator: &Generator<B>, model: &ModelConfig, path: &Path) -> Result<(), TrainError> {
+    let tensors = torch_tensors(generator);
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .into_iter()
+        .map(|(name, shape, values)| (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(name, shape, data)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data).map(|view| (name.clone(), view))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|err| TrainError::Internal(err.to_string()))?;
+    let model_toml = toml::to_string(model).map_err(|err| TrainError::Internal(err.to_string()))?;
+    let metadata = HashMap::from([("wgan.model".to_string(), model_toml), ("format".to_string(), "pt".to_string())]);
+    let serialized = safetensors::serialize(views, Some(metadata)).map_err(|err| TrainError::Internal(err.to_string()))?;
+    std::fs::write(path, serialized).map_err(|source| TrainError::io(path, source))
+}
