@@ -4,7 +4,7 @@
 //! drawn here and uploaded; a checkpoint can then store the streams' exact state.
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,12 @@ pub enum Stream {
     FixedNoise = 4,
     /// Data order (the batcher seeds itself from this).
     DataOrder = 5,
+}
+
+/// The batcher's seed: drawn from the run seed's [`Stream::DataOrder`], so that the data
+/// order shares no ChaCha stream with the weights or the noise.
+pub fn data_order_seed(seed: u64) -> u64 {
+    stream_rng(seed, Stream::DataOrder).next_u64()
 }
 
 /// A seeded RNG for one [`Stream`] of the run seed.

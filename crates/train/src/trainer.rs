@@ -18,7 +18,7 @@ use crate::checkpoint::{
 use crate::clip::clip_parameters;
 use crate::grid::write_grid;
 use crate::metrics::{MetricsLog, read_metrics};
-use crate::noise::{NoiseSource, Stream, stream_rng};
+use crate::noise::{NoiseSource, Stream, data_order_seed, stream_rng};
 use crate::optim::NetworkOptimizer;
 use crate::plot::plot_losses;
 use crate::run_dir::write_npy;
@@ -105,31 +105,31 @@ impl<B: AutodiffBackend> Trainer<B> {
         let mut weights = stream_rng(config.seed, Stream::Weights);
         let generator = Generator::new(model, &mut weights, &device)?;
         let critic = Critic::new(model, &mut weights, &device)?;
-        let batches = ShuffledBatches::new(data.len(), config.data.batch_size, config.seed)?;
+        let batches = ShuffledBatches::new(data.len(), config.data.batch_size, data_order_seed(config.seed))?;
         let fixed_noise = NoiseSource::new(config.seed, Stream::FixedNoise).normal_values(GRID_IMAGES, model.latent_dim);
         let config_path = run_dir.config();
         std::fs::write(&config_path, config.to_toml()).map_err(|source| TrainError::io(&config_path, source))?;
         write_npy(&run_dir.fixed_noise(), &fixed_noise, &[GRID_IMAGES as u64, model.latent_dim as u64])?;
-        let metrics = MetricsLog::open(&run_dir.metrics())?;
-        Ok(Self {
-            generator_optimizer: NetworkOptimizer::new(&config.optimizer.generator),
-            critic_optimizer: NetworkOptimizer::new(&config.optimizer.critic),
+        let state = CheckpointState {
+            format: CHECKPOINT_FORMAT,
+            step: 0,
+            elapsed_s: 0.0,
             training_noise: NoiseSource::new(config.seed, Stream::TrainingNoise),
             interpolation: NoiseSource::new(config.seed, Stream::Interpolation),
-            config,
-            run_dir,
-            device,
-            data,
-            batches,
+            shuffle: batches.state().clone(),
+            fixed_noise,
+            model: model.clone(),
+            checksums: Vec::new(),
+        };
+        let parts = Restored {
             generator,
             critic,
-            fixed_noise,
-            step: 0,
-            history: Vec::new(),
-            metrics,
-            started: Instant::now(),
-            elapsed_before: 0.0,
-        })
+            generator_optimizer: NetworkOptimizer::new(&config.optimizer.generator),
+            critic_optimizer: NetworkOptimizer::new(&config.optimizer.critic),
+            batches,
+            state,
+        };
+        Self::assemble(config, data, run_dir, device, parts, Vec::new())
     }
 
     /// Continues the run in `run_dir` from its newest checkpoint that loads, with `config`
@@ -153,7 +153,18 @@ impl<B: AutodiffBackend> Trainer<B> {
             });
             match restored {
                 Ok(parts) => {
-                    let trainer = Self::assemble(config, data, run_dir, device, parts)?;
+                    // Keep the log up to the checkpoint's step; a torn last line from a crash is dropped.
+                    let metrics_path = run_dir.metrics();
+                    let history: Vec<StepMetrics> = read_metrics(&metrics_path)
+                        .or_else(|_| read_metrics_lenient(&metrics_path))?
+                        .into_iter()
+                        .filter(|m| m.step <= parts.state.step)
+                        .collect();
+                    rewrite_metrics(&metrics_path, &history)?;
+                    let config_path = run_dir.config();
+                    std::fs::write(&config_path, config.to_toml())
+                        .map_err(|source| TrainError::io(&config_path, source))?;
+                    let trainer = Self::assemble(config, data, run_dir, device, parts, history)?;
                     return Ok(Resumed { trainer, checkpoint: path, skipped });
                 }
                 Err(err) => skipped.push(err),
@@ -186,25 +197,23 @@ impl<B: AutodiffBackend> Trainer<B> {
         let critic_optimizer = NetworkOptimizer::new(&config.optimizer.critic)
             .load_bytes(next(), device)
             .map_err(record_error("critic-optimizer.bin"))?;
-        let batches = ShuffledBatches::restore(data.len(), config.data.batch_size, config.seed, state.shuffle.clone())
+        let batches = ShuffledBatches::restore(data.len(), config.data.batch_size, data_order_seed(config.seed), state.shuffle.clone())
             .map_err(|err| CheckpointError::State { path: path.join("state.json"), reason: err.to_string() })?;
         Ok(Restored { generator, critic, generator_optimizer, critic_optimizer, batches, state })
     }
 
-    fn assemble(config: RunConfig, data: ImageSet, run_dir: RunDir, device: B::Device, parts: Restored<B>) -> Result<Self, TrainError> {
+    /// A trainer from its parts; `history` is the metrics already logged.
+    fn assemble(
+        config: RunConfig,
+        data: ImageSet,
+        run_dir: RunDir,
+        device: B::Device,
+        parts: Restored<B>,
+        history: Vec<StepMetrics>,
+    ) -> Result<Self, TrainError> {
         let Restored { generator, critic, generator_optimizer, critic_optimizer, batches, state } = parts;
-        // Keep the log up to the checkpoint's step; a torn last line from a crash is dropped.
-        let metrics_path = run_dir.metrics();
-        let history: Vec<StepMetrics> = read_metrics(&metrics_path)
-            .or_else(|_| read_metrics_lenient(&metrics_path))?
-            .into_iter()
-            .filter(|m| m.step <= state.step)
-            .collect();
-        rewrite_metrics(&metrics_path, &history)?;
-        let config_path = run_dir.config();
-        std::fs::write(&config_path, config.to_toml()).map_err(|source| TrainError::io(&config_path, source))?;
         Ok(Self {
-            metrics: MetricsLog::open(&metrics_path)?,
+            metrics: MetricsLog::open(&run_dir.metrics())?,
             config,
             run_dir,
             device,
@@ -409,7 +418,7 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 }
 
-/// Everything a checkpoint restores.
+/// Everything a checkpoint restores (or a new run starts from).
 struct Restored<B: AutodiffBackend> {
     generator: Generator<B>,
     critic: Critic<B>,
