@@ -1,7 +1,8 @@
 //! `wgan`: train, inspect and use WGAN / WGAN-GP models.
 //!
 //! The binary is glue: it parses arguments, resolves settings, and calls the library crates.
-//! Exit codes: 0 success, 1 user error (bad config, missing data, bad arguments), 2 internal.
+//! Exit codes: 0 success, 1 user error (bad config, missing data, bad arguments), 2 internal,
+//! 130 training stopped by Ctrl-C after writing a checkpoint.
 
 mod args;
 mod progress;
@@ -20,7 +21,7 @@ pub struct UserError(String);
 fn main() -> ExitCode {
     let cli = args::Cli::parse();
     match commands::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
             if err.chain().any(|cause| cause.is::<UserError>() || is_user_error(cause)) {

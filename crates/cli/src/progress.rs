@@ -2,6 +2,8 @@
 
 use std::io::IsTerminal;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -14,11 +16,13 @@ pub struct Progress {
     total: u64,
     first_step: u64,
     started: Instant,
+    interrupted: Arc<AtomicBool>,
 }
 
 impl Progress {
-    /// A bar when stderr is a terminal, else a line every `log_interval` steps.
-    pub fn new(log_interval: u64) -> Self {
+    /// A bar when stderr is a terminal, else a line every `log_interval` steps. Training stops
+    /// (after a checkpoint) once `interrupted` is set.
+    pub fn new(log_interval: u64, interrupted: Arc<AtomicBool>) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(0);
             let style = ProgressStyle::with_template(
@@ -28,7 +32,7 @@ impl Progress {
             bar.set_style(style);
             bar
         });
-        Self { bar, log_interval: log_interval.max(1), total: 0, first_step: 0, started: Instant::now() }
+        Self { bar, log_interval: log_interval.max(1), total: 0, first_step: 0, started: Instant::now(), interrupted }
     }
 
     fn print(&self, line: &str) {
@@ -79,6 +83,10 @@ impl TrainObserver for Progress {
 
     fn warning(&mut self, message: &str) {
         self.print(&format!("warning: {message}"));
+    }
+
+    fn should_stop(&mut self) -> bool {
+        self.interrupted.load(Ordering::SeqCst)
     }
 
     fn finished(&mut self, last: Option<&StepMetrics>) {

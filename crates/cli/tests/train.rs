@@ -134,8 +134,12 @@ fn losses(run: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+fn losses_logged(run: &Path) -> usize {
+    std::fs::read_to_string(run.join("metrics.jsonl")).map(|t| t.lines().count()).unwrap_or(0)
+}
+
 #[test]
-fn a_killed_run_resumes_and_matches_an_uninterrupted_one() {
+fn killed_and_interrupted_runs_resume_and_match_an_uninterrupted_one() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
@@ -158,11 +162,7 @@ fn a_killed_run_resumes_and_matches_an_uninterrupted_one() {
     let killed = dir.path().join("killed");
     let mut child = train(&killed);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let lines = std::fs::read_to_string(killed.join("metrics.jsonl")).map(|t| t.lines().count()).unwrap_or(0);
-        if lines >= 11 {
-            break;
-        }
+    while losses_logged(&killed) < 11 {
         assert!(std::time::Instant::now() < deadline, "run made no progress");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -181,6 +181,26 @@ fn a_killed_run_resumes_and_matches_an_uninterrupted_one() {
     assert_eq!(steps, (1..=30).collect::<Vec<_>>(), "one line per step, no gaps, no repeats");
     assert_eq!(actual, expected, "killed and resumed run diverged from the uninterrupted one");
     assert!(killed.join("checkpoints/step-000030/state.json").is_file());
+
+    // Ctrl-C (SIGINT): the step in flight is finished and checkpointed, exit code 130, and
+    // resuming from that checkpoint continues exactly.
+    let interrupted = dir.path().join("interrupted");
+    let mut child = train(&interrupted);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while losses_logged(&interrupted) < 6 {
+        assert!(std::time::Instant::now() < deadline, "run made no progress");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let logged = losses(&interrupted);
+    let step = logged.len();
+    assert!(step < 30, "stopped before the end");
+    assert!(interrupted.join(format!("checkpoints/step-{step:06}/state.json")).is_file(), "checkpoint at step {step}");
+    let output = wgan(&["train", "--resume", interrupted.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(losses(&interrupted), expected, "interrupted and resumed run diverged");
 
     // --steps extends a finished run.
     let output = wgan(&["train", "--resume", killed.to_str().unwrap(), "--steps", "33"]);

@@ -36,4 +36,4 @@ pub use optim::NetworkOptimizer;
 pub use optimizer::OptimizerConfig;
 pub use plot::plot_losses;
 pub use run_dir::{RunDir, read_npy, write_npy};
-pub use trainer::{CriticStepMetrics, GRID_IMAGES, Resumed, Trainer};
+pub use trainer::{CriticStepMetrics, GRID_IMAGES, Resumed, RunOutcome, Trainer};

@@ -14,6 +14,10 @@ pub trait TrainObserver {
     fn wrote(&mut self, _path: &Path) {}
     /// Something went wrong that does not stop training (e.g. a plot could not be drawn).
     fn warning(&mut self, _message: &str) {}
+    /// Asked after every step: `true` stops training after a checkpoint (e.g. on Ctrl-C).
+    fn should_stop(&mut self) -> bool {
+        false
+    }
     /// Training ended normally.
     fn finished(&mut self, _last: Option<&StepMetrics>) {}
 }

@@ -40,6 +40,18 @@ pub struct CriticStepMetrics {
     pub gradient_penalty: Option<f64>,
 }
 
+/// How [`Trainer::run`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Reached `schedule.steps`.
+    Finished,
+    /// Stopped on request after checkpointing this step.
+    Stopped {
+        /// The step checkpointed.
+        step: u64,
+    },
+}
+
 /// Both networks, their optimizers, the data stream and every random stream of one run.
 pub struct Trainer<B: AutodiffBackend> {
     config: RunConfig,
@@ -265,9 +277,11 @@ impl<B: AutodiffBackend> Trainer<B> {
         self.elapsed_before + self.started.elapsed().as_secs_f64()
     }
 
-    /// Trains until `schedule.steps`, writing metrics every step and grids and plots every
-    /// `schedule.sample_interval` steps and at the end.
-    pub fn run(&mut self, observer: &mut dyn TrainObserver) -> Result<(), TrainError> {
+    /// Trains until `schedule.steps`, writing metrics every step, grids and plots every
+    /// `schedule.sample_interval` steps, checkpoints every `schedule.checkpoint_interval`
+    /// steps, and all three at the end. When the observer asks to stop, the current step is
+    /// finished and checkpointed first.
+    pub fn run(&mut self, observer: &mut dyn TrainObserver) -> Result<RunOutcome, TrainError> {
         let schedule = self.config.schedule.clone();
         observer.started(self.step, schedule.steps);
         while self.step < schedule.steps {
@@ -279,13 +293,17 @@ impl<B: AutodiffBackend> Trainer<B> {
             if self.step % schedule.sample_interval == 0 || last {
                 self.write_artifacts(observer)?;
             }
-            if self.step % schedule.checkpoint_interval == 0 || last {
+            let stop = observer.should_stop();
+            if self.step % schedule.checkpoint_interval == 0 || last || stop {
                 let path = self.save_checkpoint()?;
                 observer.wrote(&path);
             }
+            if stop && !last {
+                return Ok(RunOutcome::Stopped { step: self.step });
+            }
         }
         observer.finished(self.history.last());
-        Ok(())
+        Ok(RunOutcome::Finished)
     }
 
     /// One generator step: `n_critic` critic steps, then one generator step.

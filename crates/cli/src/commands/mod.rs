@@ -8,13 +8,13 @@ mod train;
 
 use crate::args::{Cli, Command};
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the parsed command line; returns the exit code of a run that did not fail.
+pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Train(args) => train::run(&args),
-        Command::Plot(args) => plot::run(&args),
-        Command::Sample(args) => sample::run(&args),
-        Command::Export(args) => export::run(&args),
-        Command::Info(args) => info::run(&args),
+        Command::Plot(args) => plot::run(&args).map(|()| 0),
+        Command::Sample(args) => sample::run(&args).map(|()| 0),
+        Command::Export(args) => export::run(&args).map(|()| 0),
+        Command::Info(args) => info::run(&args).map(|()| 0),
     }
 }

@@ -1,9 +1,12 @@
 //! `wgan train`: load the data, build or resume the trainer, run it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use anyhow::Context;
 use burn::backend::{Autodiff, Flex};
 use wgan_data::{DatasetSources, ImageSet, Split, load_image_set};
-use wgan_train::{RunConfig, RunDir, Trainer};
+use wgan_train::{RunConfig, RunDir, RunOutcome, Trainer};
 
 use crate::UserError;
 use crate::args::TrainArgs;
@@ -13,8 +16,12 @@ use crate::settings::{DeviceChoice, load_config, parse_device, run_directory};
 /// Fashion-MNIST's image size in its IDX files.
 const SOURCE_SIZE: [usize; 2] = [28, 28];
 
-/// Trains as configured (or resumes) and writes the run directory.
-pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+/// Exit code after Ctrl-C: the step was finished and checkpointed (128 + SIGINT).
+pub const INTERRUPTED: u8 = 130;
+
+/// Trains as configured (or resumes) and writes the run directory. Returns the exit code:
+/// 0, or [`INTERRUPTED`] after Ctrl-C.
+pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     let device = parse_device(&args.device)?;
     let mut overrides = args.overrides.clone();
     if let Some(seed) = args.seed {
@@ -38,15 +45,32 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         (None, None) => return Err(UserError("give --config FILE for a new run or --resume RUN_DIR".into()).into()),
     };
     let data = load_training_data(&config)?;
-    let mut progress = Progress::new(config.schedule.log_interval);
-    match device {
+    // Ctrl-C asks the loop to finish its step and checkpoint; a second Ctrl-C kills at once.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&interrupted);
+    ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+        eprintln!("\ninterrupted: finishing this step and writing a checkpoint (Ctrl-C again to quit now)");
+    })
+    .context("installing the Ctrl-C handler")?;
+    let mut progress = Progress::new(config.schedule.log_interval, interrupted);
+    let root = run_dir.root().to_path_buf();
+    let outcome = match device {
         DeviceChoice::Cpu => {
             eprintln!("device: cpu (flex)");
             let mut trainer = start::<Autodiff<Flex>>(args.resume.is_some(), config, data, run_dir, Default::default())?;
-            trainer.run(&mut progress)?;
+            trainer.run(&mut progress)?
+        }
+    };
+    match outcome {
+        RunOutcome::Finished => Ok(0),
+        RunOutcome::Stopped { step } => {
+            eprintln!("stopped at step {step}, checkpoint written; continue with: wgan train --resume {}", root.display());
+            Ok(INTERRUPTED)
         }
     }
-    Ok(())
 }
 
 /// A new trainer in a fresh run directory, or the resumed one.
