@@ -67,7 +67,7 @@ impl TrainObserver for Progress {
             bar.set_message(losses(metrics));
             return;
         }
-        if metrics.step % self.log_interval == 0 || metrics.step == self.total {
+        if metrics.step.is_multiple_of(self.log_interval) || metrics.step == self.total {
             let done = (metrics.step - self.first_step) as f64;
             let rate = done / self.started.elapsed().as_secs_f64().max(1e-9);
             let eta = (self.total - metrics.step) as f64 / rate.max(1e-9);

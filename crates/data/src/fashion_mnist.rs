@@ -76,11 +76,10 @@ pub fn load_image_set(
 ) -> Result<ImageSet, DataError> {
     let images = read_idx_images(&files.images)?;
     let actual = [images.rows, images.columns];
-    if let Some(expected) = source_size {
-        if actual != expected {
+    if let Some(expected) = source_size
+        && actual != expected {
             return Err(DataError::ImageSize { path: files.images.clone(), expected, actual });
         }
-    }
     let labels = read_idx_labels(&files.labels)?.labels;
     if labels.len() != images.count {
         return Err(DataError::CountMismatch {

@@ -101,14 +101,13 @@ impl DatasetSources {
             }
             searched.push(format!("{} ({stem}[.gz] absent)", dir.display()));
         }
-        if self.explicit.is_none() {
-            if let Some((mirror, target)) = &self.download {
+        if self.explicit.is_none()
+            && let Some((mirror, target)) = &self.download {
                 match download(mirror, stem, target) {
                     Ok(path) => return Ok(path),
                     Err(reason) => searched.push(format!("{}{stem}.gz ({reason})", mirror.base_url)),
                 }
             }
-        }
         Err(DataError::NotFound {
             file: format!("{stem}.gz"),
             searched,

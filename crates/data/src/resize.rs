@@ -32,7 +32,10 @@ fn taps(input: usize, output: usize) -> Vec<Tap> {
 /// - output: `[count, size, size]` f32 in [-1, 1]
 pub fn resize_bilinear(pixels: &[u8], rows: usize, columns: usize, size: usize) -> Vec<f32> {
     let image_len = rows * columns;
-    let count = if image_len == 0 { 0 } else { pixels.len() / image_len };
+    if image_len == 0 || size == 0 {
+        return Vec::new();
+    }
+    let count = pixels.len() / image_len;
     let row_taps = taps(rows, size);
     let column_taps = taps(columns, size);
     let mut output = vec![0.0f32; count * size * size];

@@ -130,7 +130,7 @@ impl ModelConfig {
                 return invalid(field, "must be at least 1".into());
             }
         }
-        if self.kernel_size % 2 == 0 {
+        if self.kernel_size.is_multiple_of(2) {
             return invalid(
                 "kernel_size",
                 format!("must be odd for 'same' padding, got {}", self.kernel_size),

@@ -290,11 +290,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             self.history.push(metrics.clone());
             observer.step(&metrics);
             let last = self.step == schedule.steps;
-            if self.step % schedule.sample_interval == 0 || last {
+            if self.step.is_multiple_of(schedule.sample_interval) || last {
                 self.write_artifacts(observer)?;
             }
             let stop = observer.should_stop();
-            if self.step % schedule.checkpoint_interval == 0 || last || stop {
+            if self.step.is_multiple_of(schedule.checkpoint_interval) || last || stop {
                 let path = self.save_checkpoint()?;
                 observer.wrote(&path);
             }
