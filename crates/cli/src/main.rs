@@ -38,5 +38,9 @@ fn is_user_error(cause: &(dyn std::error::Error + 'static)) -> bool {
     cause.is::<wgan_train::ConfigError>()
         || cause.is::<wgan_data::DataError>()
         || cause.is::<wgan_model::ModelError>()
-        || matches!(cause.downcast_ref::<wgan_train::TrainError>(), Some(wgan_train::TrainError::RunExists { .. } | wgan_train::TrainError::Data(_)))
+        || matches!(cause.downcast_ref::<wgan_train::TrainError>(), Some(
+            wgan_train::TrainError::RunExists { .. }
+                | wgan_train::TrainError::Data(_)
+                | wgan_train::TrainError::NoCheckpoint { .. }
+        ))
 }

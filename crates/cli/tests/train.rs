@@ -207,3 +207,15 @@ fn killed_and_interrupted_runs_resume_and_match_an_uninterrupted_one() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(losses(&killed).len(), 33);
 }
+
+#[test]
+fn sampling_without_a_checkpoint_is_a_user_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("samples");
+    let output = wgan(&["sample", "--from", dir.path().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no usable checkpoint"), "{stderr}");
+    assert!(stderr.contains(dir.path().to_str().unwrap()), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
