@@ -5,8 +5,8 @@
 //! 130 training stopped by Ctrl-C after writing a checkpoint.
 
 mod args;
-mod progress;
 mod commands;
+mod progress;
 mod settings;
 
 use std::process::ExitCode;
@@ -38,9 +38,12 @@ fn is_user_error(cause: &(dyn std::error::Error + 'static)) -> bool {
     cause.is::<wgan_train::ConfigError>()
         || cause.is::<wgan_data::DataError>()
         || cause.is::<wgan_model::ModelError>()
-        || matches!(cause.downcast_ref::<wgan_train::TrainError>(), Some(
-            wgan_train::TrainError::RunExists { .. }
-                | wgan_train::TrainError::Data(_)
-                | wgan_train::TrainError::NoCheckpoint { .. }
-        ))
+        || matches!(
+            cause.downcast_ref::<wgan_train::TrainError>(),
+            Some(
+                wgan_train::TrainError::RunExists { .. }
+                    | wgan_train::TrainError::Data(_)
+                    | wgan_train::TrainError::NoCheckpoint { .. }
+            )
+        )
 }

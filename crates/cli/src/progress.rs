@@ -25,14 +25,20 @@ impl Progress {
     pub fn new(log_interval: u64, interrupted: Arc<AtomicBool>) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(0);
-            let style = ProgressStyle::with_template(
-                "{bar:30.cyan/blue} {pos}/{len} steps  {per_sec}  ETA {eta}  {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style =
+                ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} steps  {per_sec}  ETA {eta}  {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar
         });
-        Self { bar, log_interval: log_interval.max(1), total: 0, first_step: 0, started: Instant::now(), interrupted }
+        Self {
+            bar,
+            log_interval: log_interval.max(1),
+            total: 0,
+            first_step: 0,
+            started: Instant::now(),
+            interrupted,
+        }
     }
 
     fn print(&self, line: &str) {
@@ -46,7 +52,10 @@ impl Progress {
 /// `critic -1.234  gen 0.567  W 1.234  GP 0.012`.
 fn losses(m: &StepMetrics) -> String {
     let gp = m.gradient_penalty.map(|gp| format!("  GP {gp:.4}")).unwrap_or_default();
-    format!("critic {:.4}  gen {:.4}  W {:.4}{gp}", m.critic_loss, m.generator_loss, m.wasserstein_estimate)
+    format!(
+        "critic {:.4}  gen {:.4}  W {:.4}{gp}",
+        m.critic_loss, m.generator_loss, m.wasserstein_estimate
+    )
 }
 
 impl TrainObserver for Progress {
@@ -71,7 +80,12 @@ impl TrainObserver for Progress {
             let done = (metrics.step - self.first_step) as f64;
             let rate = done / self.started.elapsed().as_secs_f64().max(1e-9);
             let eta = (self.total - metrics.step) as f64 / rate.max(1e-9);
-            eprintln!("step {}/{}  {rate:.2} steps/s  ETA {eta:.0}s  {}", metrics.step, self.total, losses(metrics));
+            eprintln!(
+                "step {}/{}  {rate:.2} steps/s  ETA {eta:.0}s  {}",
+                metrics.step,
+                self.total,
+                losses(metrics)
+            );
         }
     }
 

@@ -39,15 +39,29 @@ fn smoke_run_writes_every_artifact() {
     let run = dir.path().join("run");
     let data_override = format!("data.path={}", data.display());
     let config = smoke_config();
-    let args = ["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap(), "--set", &data_override];
+    let args = [
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--set",
+        &data_override,
+    ];
     let output = wgan(&args);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(stderr.contains("step 30/30"), "plain progress lines off a terminal: {stderr}");
+    assert!(
+        stderr.contains("step 30/30"),
+        "plain progress lines off a terminal: {stderr}"
+    );
 
     // The resolved config reads back as the same run.
     let resolved = std::fs::read_to_string(run.join("config.toml")).unwrap();
-    assert!(resolved.contains("steps = 30") && resolved.contains("dim = 8"), "{resolved}");
+    assert!(
+        resolved.contains("steps = 30") && resolved.contains("dim = 8"),
+        "{resolved}"
+    );
 
     // One metrics line per step, with every field.
     let metrics = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
@@ -55,18 +69,36 @@ fn smoke_run_writes_every_artifact() {
     assert_eq!(lines.len(), 30);
     for (index, line) in lines.iter().enumerate() {
         assert_eq!(line["step"], index as u64 + 1);
-        for key in ["critic_loss", "generator_loss", "wasserstein_estimate", "gradient_penalty", "elapsed_s"] {
-            assert!(line[key].as_f64().is_some_and(f64::is_finite), "step {}: {key} missing", index + 1);
+        for key in [
+            "critic_loss",
+            "generator_loss",
+            "wasserstein_estimate",
+            "gradient_penalty",
+            "elapsed_s",
+        ] {
+            assert!(
+                line[key].as_f64().is_some_and(f64::is_finite),
+                "step {}: {key} missing",
+                index + 1
+            );
         }
     }
 
     // Grids every 10 steps: 8×8 tiles of 32 px with a 2 px border.
     for step in [10, 20, 30] {
         let grid = run.join(format!("samples/step-{step:06}.png"));
-        assert_eq!(image::image_dimensions(&grid).unwrap(), (8 * 34 + 2, 8 * 34 + 2), "{}", grid.display());
+        assert_eq!(
+            image::image_dimensions(&grid).unwrap(),
+            (8 * 34 + 2, 8 * 34 + 2),
+            "{}",
+            grid.display()
+        );
     }
     assert!(run.join("samples/fixed-noise.npy").is_file());
-    assert_eq!(image::image_dimensions(run.join("plots/losses.png")).unwrap(), (1000, 900));
+    assert_eq!(
+        image::image_dimensions(run.join("plots/losses.png")).unwrap(),
+        (1000, 900)
+    );
 
     // `wgan plot` redraws the plot from the metrics.
     std::fs::remove_file(run.join("plots/losses.png")).unwrap();
@@ -76,18 +108,37 @@ fn smoke_run_writes_every_artifact() {
 
     // Samples from the final checkpoint: the run's own seed reproduces its last grid.
     let base = dir.path().join("out/samples");
-    let output = wgan(&["sample", "--from", run.to_str().unwrap(), "--n", "64", "--seed", "1", "--out", base.to_str().unwrap()]);
+    let output = wgan(&[
+        "sample",
+        "--from",
+        run.to_str().unwrap(),
+        "--n",
+        "64",
+        "--seed",
+        "1",
+        "--out",
+        base.to_str().unwrap(),
+    ]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let grid = std::fs::read(dir.path().join("out/samples.png")).unwrap();
     assert_eq!(grid, std::fs::read(run.join("samples/step-000030.png")).unwrap());
     let npy = std::fs::read(dir.path().join("out/samples.npy")).unwrap();
     let header = String::from_utf8_lossy(&npy[..128]);
-    assert!(header.contains("'shape': (64, 1, 32, 32, )") && header.contains("<f4"), "{header}");
+    assert!(
+        header.contains("'shape': (64, 1, 32, 32, )") && header.contains("<f4"),
+        "{header}"
+    );
     assert_eq!(npy.len(), 128 + 64 * 32 * 32 * 4);
 
     // Export: PyTorch names and layouts in a safetensors file.
     let exported = dir.path().join("generator.safetensors");
-    let output = wgan(&["export", "--from", run.to_str().unwrap(), "--out", exported.to_str().unwrap()]);
+    let output = wgan(&[
+        "export",
+        "--from",
+        run.to_str().unwrap(),
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let bytes = std::fs::read(&exported).unwrap();
     let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
@@ -95,9 +146,17 @@ fn smoke_run_writes_every_artifact() {
     // DIM 8, widths [4, 2, 2], latent 128: Linear 128 -> 512 stored as torch's [out, in].
     assert_eq!(header["project.weight"]["shape"], serde_json::json!([512, 128]));
     assert_eq!(header["project_norm.running_var"]["shape"], serde_json::json!([512]));
-    assert_eq!(header["blocks.1.conv.weight"]["shape"], serde_json::json!([16, 16, 5, 5]));
+    assert_eq!(
+        header["blocks.1.conv.weight"]["shape"],
+        serde_json::json!([16, 16, 5, 5])
+    );
     assert_eq!(header["output.weight"]["shape"], serde_json::json!([1, 16, 5, 5]));
-    assert!(header["__metadata__"]["wgan.model"].as_str().unwrap().contains("dim = 8"));
+    assert!(
+        header["__metadata__"]["wgan.model"]
+            .as_str()
+            .unwrap()
+            .contains("dim = 8")
+    );
 
     // A used run directory is refused, without touching it.
     let output = wgan(&args);
@@ -113,7 +172,15 @@ fn missing_data_is_a_clear_error() {
     let config = smoke_config();
     let data_override = format!("data.path={}", dir.path().join("nowhere").display());
     let run = dir.path().join("run");
-    let output = wgan(&["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap(), "--set", &data_override]);
+    let output = wgan(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--set",
+        &data_override,
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("train-images-idx3-ubyte.gz not found"), "{stderr}");
@@ -135,7 +202,9 @@ fn losses(run: &Path) -> Vec<serde_json::Value> {
 }
 
 fn losses_logged(run: &Path) -> usize {
-    std::fs::read_to_string(run.join("metrics.jsonl")).map(|t| t.lines().count()).unwrap_or(0)
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
 }
 
 #[test]
@@ -148,7 +217,13 @@ fn killed_and_interrupted_runs_resume_and_match_an_uninterrupted_one() {
     let data_override = format!("data.path={}", data.display());
     let train = |run: &Path| {
         Command::new(env!("CARGO_BIN_EXE_wgan"))
-            .args(["train", "--config", config.to_str().unwrap(), "--out", run.to_str().unwrap()])
+            .args([
+                "train",
+                "--config",
+                config.to_str().unwrap(),
+                "--out",
+                run.to_str().unwrap(),
+            ])
             .args(["--set", &data_override, "--set", "schedule.checkpoint_interval=4"])
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -178,8 +253,15 @@ fn killed_and_interrupted_runs_resume_and_match_an_uninterrupted_one() {
 
     let (expected, actual) = (losses(&straight), losses(&killed));
     let steps: Vec<u64> = actual.iter().map(|m| m["step"].as_u64().unwrap()).collect();
-    assert_eq!(steps, (1..=30).collect::<Vec<_>>(), "one line per step, no gaps, no repeats");
-    assert_eq!(actual, expected, "killed and resumed run diverged from the uninterrupted one");
+    assert_eq!(
+        steps,
+        (1..=30).collect::<Vec<_>>(),
+        "one line per step, no gaps, no repeats"
+    );
+    assert_eq!(
+        actual, expected,
+        "killed and resumed run diverged from the uninterrupted one"
+    );
     assert!(killed.join("checkpoints/step-000030/state.json").is_file());
 
     // Ctrl-C (SIGINT): the step in flight is finished and checkpointed, exit code 130, and
@@ -191,13 +273,21 @@ fn killed_and_interrupted_runs_resume_and_match_an_uninterrupted_one() {
         assert!(std::time::Instant::now() < deadline, "run made no progress");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     assert_eq!(child.wait().unwrap().code(), Some(130));
     let logged = losses(&interrupted);
     let step = logged.len();
     assert!(step < 30, "stopped before the end");
-    assert!(interrupted.join(format!("checkpoints/step-{step:06}/state.json")).is_file(), "checkpoint at step {step}");
+    assert!(
+        interrupted
+            .join(format!("checkpoints/step-{step:06}/state.json"))
+            .is_file(),
+        "checkpoint at step {step}"
+    );
     let output = wgan(&["train", "--resume", interrupted.to_str().unwrap()]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(losses(&interrupted), expected, "interrupted and resumed run diverged");
@@ -212,7 +302,13 @@ fn killed_and_interrupted_runs_resume_and_match_an_uninterrupted_one() {
 fn sampling_without_a_checkpoint_is_a_user_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("samples");
-    let output = wgan(&["sample", "--from", dir.path().to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let output = wgan(&[
+        "sample",
+        "--from",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("no usable checkpoint"), "{stderr}");

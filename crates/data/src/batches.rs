@@ -34,10 +34,21 @@ impl ShuffledBatches {
     /// A stream over `len` items, starting at epoch 0.
     pub fn new(len: usize, batch_size: usize, seed: u64) -> Result<Self, DataError> {
         if batch_size == 0 || batch_size > len {
-            return Err(DataError::BatchSize { batch_size, available: len });
+            return Err(DataError::BatchSize {
+                batch_size,
+                available: len,
+            });
         }
         let permutation = epoch_permutation(len, seed, 0);
-        Ok(Self { seed, batch_size, state: ShuffleState { epoch: 0, permutation, position: 0 } })
+        Ok(Self {
+            seed,
+            batch_size,
+            state: ShuffleState {
+                epoch: 0,
+                permutation,
+                position: 0,
+            },
+        })
     }
 
     /// Continues a stream from a saved state. Fails if the state cannot belong to a stream of
@@ -46,7 +57,10 @@ impl ShuffledBatches {
         let fresh = Self::new(len, batch_size, seed)?;
         let mismatch = |reason: String| Err(DataError::ShuffleState { reason });
         if state.permutation.len() != len {
-            return mismatch(format!("saved order has {} items, the dataset {len}", state.permutation.len()));
+            return mismatch(format!(
+                "saved order has {} items, the dataset {len}",
+                state.permutation.len()
+            ));
         }
         if state.position > len {
             return mismatch(format!("position {} is past the {len} items", state.position));

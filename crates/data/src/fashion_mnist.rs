@@ -77,9 +77,14 @@ pub fn load_image_set(
     let images = read_idx_images(&files.images)?;
     let actual = [images.rows, images.columns];
     if let Some(expected) = source_size
-        && actual != expected {
-            return Err(DataError::ImageSize { path: files.images.clone(), expected, actual });
-        }
+        && actual != expected
+    {
+        return Err(DataError::ImageSize {
+            path: files.images.clone(),
+            expected,
+            actual,
+        });
+    }
     let labels = read_idx_labels(&files.labels)?.labels;
     if labels.len() != images.count {
         return Err(DataError::CountMismatch {

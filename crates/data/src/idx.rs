@@ -38,7 +38,12 @@ pub struct IdxLabels {
 /// Reads an IDX image file (magic 2051), gzipped or raw.
 pub fn read_idx_images(path: &Path) -> Result<IdxImages, DataError> {
     let (dims, pixels) = read_idx(path, IMAGES_MAGIC, "images")?;
-    Ok(IdxImages { count: dims[0], rows: dims[1], columns: dims[2], pixels })
+    Ok(IdxImages {
+        count: dims[0],
+        rows: dims[1],
+        columns: dims[2],
+        pixels,
+    })
 }
 
 /// Reads an IDX label file (magic 2049), gzipped or raw.
@@ -50,11 +55,15 @@ pub fn read_idx_labels(path: &Path) -> Result<IdxLabels, DataError> {
 /// The whole file, decompressed when it starts with the gzip magic `1f 8b`.
 pub(crate) fn read_decompressed(path: &Path) -> Result<Vec<u8>, DataError> {
     if path.is_dir() {
-        return Err(DataError::IsDirectory { path: path.to_path_buf() });
+        return Err(DataError::IsDirectory {
+            path: path.to_path_buf(),
+        });
     }
     let raw = std::fs::read(path).map_err(|source| DataError::io(path, source))?;
     if raw.is_empty() {
-        return Err(DataError::Empty { path: path.to_path_buf() });
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     if !raw.starts_with(&[0x1f, 0x8b]) {
         return Ok(raw);
@@ -63,9 +72,14 @@ pub(crate) fn read_decompressed(path: &Path) -> Result<Vec<u8>, DataError> {
     let mut bytes = Vec::with_capacity(raw.len() * 2);
     flate2::read::MultiGzDecoder::new(raw.as_slice())
         .read_to_end(&mut bytes)
-        .map_err(|source| DataError::Gzip { path: path.to_path_buf(), source })?;
+        .map_err(|source| DataError::Gzip {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if bytes.is_empty() {
-        return Err(DataError::Empty { path: path.to_path_buf() });
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
     }
     Ok(bytes)
 }
@@ -76,27 +90,37 @@ fn read_idx(path: &Path, magic: u32, kind: &'static str) -> Result<(Vec<usize>, 
     let expected = dims.iter().product::<usize>();
     let actual = bytes.len() - offset;
     if actual != expected {
-        return Err(DataError::PayloadLength { path: path.to_path_buf(), dims, expected, actual });
+        return Err(DataError::PayloadLength {
+            path: path.to_path_buf(),
+            dims,
+            expected,
+            actual,
+        });
     }
     let mut payload = bytes;
     payload.drain(..offset);
     Ok((dims, payload))
 }
 
-fn parse_header(
-    path: &Path,
-    bytes: &[u8],
-    magic: u32,
-    kind: &'static str,
-) -> Result<(Vec<usize>, usize), DataError> {
-    let bad_header = |reason: String| DataError::BadHeader { path: PathBuf::from(path), reason };
+fn parse_header(path: &Path, bytes: &[u8], magic: u32, kind: &'static str) -> Result<(Vec<usize>, usize), DataError> {
+    let bad_header = |reason: String| DataError::BadHeader {
+        path: PathBuf::from(path),
+        reason,
+    };
     let word = |index: usize| -> Option<u32> {
         let start = 4 * index;
-        bytes.get(start..start + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        bytes
+            .get(start..start + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
     };
     let found = word(0).ok_or_else(|| bad_header(format!("only {} bytes, no magic number", bytes.len())))?;
     if found != magic {
-        return Err(DataError::BadMagic { path: path.to_path_buf(), found, expected: magic, kind });
+        return Err(DataError::BadMagic {
+            path: path.to_path_buf(),
+            found,
+            expected: magic,
+            kind,
+        });
     }
     let rank = (magic & 0xff) as usize;
     let dims = (1..=rank)

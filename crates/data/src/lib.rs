@@ -14,5 +14,5 @@ pub use batches::{ShuffleState, ShuffledBatches};
 pub use error::DataError;
 pub use fashion_mnist::{ImageSet, Split, load_image_set};
 pub use idx::{IdxImages, IdxLabels, read_idx_images, read_idx_labels};
-pub use locate::{DatasetFiles, DatasetSources, Mirror, SYSTEM_DATASET_DIR, PROJECT_DATASET_DIR};
+pub use locate::{DatasetFiles, DatasetSources, Mirror, PROJECT_DATASET_DIR, SYSTEM_DATASET_DIR};
 pub use resize::{resize_bilinear, to_unit_range};

@@ -41,10 +41,22 @@ impl Mirror {
     /// Zalando Research's official Fashion-MNIST mirror.
     pub fn official() -> Self {
         let checksums = [
-            ("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
-            ("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
-            ("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
-            ("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+            (
+                "train-images-idx3-ubyte",
+                "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            ),
+            (
+                "train-labels-idx1-ubyte",
+                "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            ),
+            (
+                "t10k-images-idx3-ubyte",
+                "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            ),
+            (
+                "t10k-labels-idx1-ubyte",
+                "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            ),
         ];
         Self {
             base_url: "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/".into(),
@@ -55,7 +67,10 @@ impl Mirror {
     }
 
     fn checksum(&self, stem: &str) -> Option<&str> {
-        self.checksums.iter().find(|(name, _)| name == stem).map(|(_, hash)| hash.as_str())
+        self.checksums
+            .iter()
+            .find(|(name, _)| name == stem)
+            .map(|(_, hash)| hash.as_str())
     }
 }
 
@@ -86,7 +101,10 @@ impl DatasetSources {
     /// Finds (or downloads) the image and label files of `split`.
     pub fn locate(&self, split: Split) -> Result<DatasetFiles, DataError> {
         let (images, labels) = split.file_stems();
-        Ok(DatasetFiles { images: self.locate_file(images)?, labels: self.locate_file(labels)? })
+        Ok(DatasetFiles {
+            images: self.locate_file(images)?,
+            labels: self.locate_file(labels)?,
+        })
     }
 
     fn locate_file(&self, stem: &str) -> Result<PathBuf, DataError> {
@@ -102,12 +120,13 @@ impl DatasetSources {
             searched.push(format!("{} ({stem}[.gz] absent)", dir.display()));
         }
         if self.explicit.is_none()
-            && let Some((mirror, target)) = &self.download {
-                match download(mirror, stem, target) {
-                    Ok(path) => return Ok(path),
-                    Err(reason) => searched.push(format!("{}{stem}.gz ({reason})", mirror.base_url)),
-                }
+            && let Some((mirror, target)) = &self.download
+        {
+            match download(mirror, stem, target) {
+                Ok(path) => return Ok(path),
+                Err(reason) => searched.push(format!("{}{stem}.gz ({reason})", mirror.base_url)),
             }
+        }
         Err(DataError::NotFound {
             file: format!("{stem}.gz"),
             searched,
@@ -157,9 +176,16 @@ fn download(mirror: &Mirror, stem: &str, target: &Path) -> Result<PathBuf, Strin
 /// Checks the SHA-256 of `path`'s decompressed content against `expected` (hex).
 pub(crate) fn verify_sha256(path: &Path, expected: &str) -> Result<(), DataError> {
     let bytes = read_decompressed(path)?;
-    let actual = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let actual = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
     if actual != expected {
-        return Err(DataError::Checksum { path: path.to_path_buf(), expected: expected.into(), actual });
+        return Err(DataError::Checksum {
+            path: path.to_path_buf(),
+            expected: expected.into(),
+            actual,
+        });
     }
     Ok(())
 }

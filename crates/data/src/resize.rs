@@ -19,7 +19,11 @@ fn taps(input: usize, output: usize) -> Vec<Tap> {
         .map(|o| {
             let source = ((o as f64 + 0.5) * scale - 0.5).max(0.0);
             let lower = (source.floor() as usize).min(input - 1);
-            Tap { lower, upper: (lower + 1).min(input - 1), weight: (source - lower as f64) as f32 }
+            Tap {
+                lower,
+                upper: (lower + 1).min(input - 1),
+                weight: (source - lower as f64) as f32,
+            }
         })
         .collect()
 }
@@ -98,7 +102,11 @@ mod tests {
             (31, 31, -0.043_137_256),
             (31, 0, 0.905_882_35),
         ] {
-            assert!((at(r, c) - expected).abs() < 1e-6, "({r}, {c}): {} vs {expected}", at(r, c));
+            assert!(
+                (at(r, c) - expected).abs() < 1e-6,
+                "({r}, {c}): {} vs {expected}",
+                at(r, c)
+            );
         }
     }
 

@@ -22,7 +22,10 @@ fn image_error(bytes: &[u8]) -> (PathBuf, DataError) {
 
 fn assert_names_file(path: &Path, err: &DataError) {
     let message = err.to_string();
-    assert!(message.contains(&path.display().to_string()), "no file name in: {message}");
+    assert!(
+        message.contains(&path.display().to_string()),
+        "no file name in: {message}"
+    );
 }
 
 #[test]
@@ -42,7 +45,17 @@ fn raw_and_gzipped_files_decode_identically() {
 fn wrong_magic_number() {
     let (_, labels) = image_pair(3, 4, 5);
     let (path, err) = image_error(&labels);
-    assert!(matches!(err, DataError::BadMagic { found: 2049, expected: 2051, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            DataError::BadMagic {
+                found: 2049,
+                expected: 2051,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_names_file(&path, &err);
 }
 
@@ -50,7 +63,17 @@ fn wrong_magic_number() {
 fn truncated_payload() {
     let (images, _) = image_pair(3, 4, 5);
     let (path, err) = image_error(&images[..images.len() - 1]);
-    assert!(matches!(err, DataError::PayloadLength { expected: 60, actual: 59, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            DataError::PayloadLength {
+                expected: 60,
+                actual: 59,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_names_file(&path, &err);
 }
 
@@ -59,7 +82,17 @@ fn trailing_bytes_after_payload() {
     let (mut images, _) = image_pair(3, 4, 5);
     images.push(0);
     let (_, err) = image_error(&images);
-    assert!(matches!(err, DataError::PayloadLength { expected: 60, actual: 61, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            DataError::PayloadLength {
+                expected: 60,
+                actual: 61,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
@@ -130,6 +163,16 @@ fn image_and_label_counts_disagree() {
         labels: write(dir.path(), "l", &labels),
     };
     let err = load_image_set(&files, Some([28, 28]), 32).unwrap_err();
-    assert!(matches!(err, DataError::CountMismatch { images: 3, labels: 4, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            DataError::CountMismatch {
+                images: 3,
+                labels: 4,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_names_file(&files.labels, &err);
 }

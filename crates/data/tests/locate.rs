@@ -12,7 +12,11 @@ use sha2::{Digest, Sha256};
 use wgan_data::{DataError, DatasetSources, Mirror, ShuffledBatches, Split, load_image_set};
 
 fn sources(explicit: Option<PathBuf>, search_dirs: Vec<PathBuf>) -> DatasetSources {
-    DatasetSources { explicit, search_dirs, download: None }
+    DatasetSources {
+        explicit,
+        search_dirs,
+        download: None,
+    }
 }
 
 #[test]
@@ -34,7 +38,9 @@ fn explicit_directory_is_the_only_place_searched() {
     common::write_split(&fallback, "train", 2);
     let explicit = root.path().join("explicit");
     std::fs::create_dir_all(&explicit).unwrap();
-    let err = sources(Some(explicit.clone()), vec![fallback]).locate(Split::Train).unwrap_err();
+    let err = sources(Some(explicit.clone()), vec![fallback])
+        .locate(Split::Train)
+        .unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, DataError::NotFound { .. }));
     assert!(message.contains("train-images-idx3-ubyte.gz not found"), "{message}");
@@ -64,7 +70,10 @@ fn serve(body: Vec<u8>, requests: usize) -> String {
             while reader.read_line(&mut line).unwrap() > 2 {
                 line.clear();
             }
-            let header = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let header = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
             stream.write_all(header.as_bytes()).unwrap();
             stream.write_all(&body).unwrap();
         }
@@ -113,7 +122,11 @@ fn download_with_wrong_checksum_is_rejected_and_removed() {
     };
     let err = sources.locate(Split::Train).unwrap_err().to_string();
     assert!(err.contains("SHA-256 of the decompressed data is"), "{err}");
-    assert_eq!(std::fs::read_dir(target.path()).unwrap().count(), 0, "nothing unverified is kept");
+    assert_eq!(
+        std::fs::read_dir(target.path()).unwrap().count(),
+        0,
+        "nothing unverified is kept"
+    );
 }
 
 #[test]
@@ -122,7 +135,10 @@ fn unreachable_mirror_fails_fast_with_the_places_searched() {
     let sources = DatasetSources {
         explicit: None,
         search_dirs: vec![PathBuf::from("/nonexistent/dir")],
-        download: Some((mirror("http://127.0.0.1:9/".into(), "00".into()), tempfile::tempdir().unwrap().keep())),
+        download: Some((
+            mirror("http://127.0.0.1:9/".into(), "00".into()),
+            tempfile::tempdir().unwrap().keep(),
+        )),
     };
     let started = std::time::Instant::now();
     let err = sources.locate(Split::Train).unwrap_err().to_string();
@@ -142,7 +158,10 @@ fn batches_arrive_as_tensors_in_unit_range() {
     let batch = set.batch::<Flex>(&batches.next_batch(), &Default::default());
     assert_eq!(batch.dims(), [4, 1, 32, 32]);
     let (min, max) = (batch.clone().min().into_scalar(), batch.max().into_scalar());
-    assert!((-1.0..=1.0).contains(&min) && (-1.0..=1.0).contains(&max), "{min}..{max}");
+    assert!(
+        (-1.0..=1.0).contains(&min) && (-1.0..=1.0).contains(&max),
+        "{min}..{max}"
+    );
 }
 
 /// The real Fashion-MNIST, when Debian's package is installed.
@@ -150,7 +169,10 @@ fn batches_arrive_as_tensors_in_unit_range() {
 fn real_fashion_mnist_loads_when_installed() {
     let dir = PathBuf::from(wgan_data::SYSTEM_DATASET_DIR);
     if !dir.join("train-images-idx3-ubyte.gz").exists() {
-        eprintln!("SKIPPED: {} absent (apt-get install dataset-fashion-mnist)", dir.display());
+        eprintln!(
+            "SKIPPED: {} absent (apt-get install dataset-fashion-mnist)",
+            dir.display()
+        );
         return;
     }
     let files = sources(Some(dir), vec![]).locate(Split::Test).unwrap();

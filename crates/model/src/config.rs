@@ -217,9 +217,21 @@ mod tests {
         assert!(config.validate().unwrap_err().to_string().starts_with("model.dim:"));
         let mut config = ModelConfig::preset(Variant::Wgan, 8);
         config.kernel_size = 4;
-        assert!(config.validate().unwrap_err().to_string().starts_with("model.kernel_size:"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("model.kernel_size:")
+        );
         let mut config = ModelConfig::preset(Variant::Wgan, 8);
         config.critic_widths = vec![1, 0, 4];
-        assert!(config.validate().unwrap_err().to_string().starts_with("model.critic_widths:"));
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .starts_with("model.critic_widths:")
+        );
     }
 }

@@ -51,7 +51,14 @@ impl<B: Backend> Critic<B> {
                 _ => None,
             };
             blocks.push(CriticBlock {
-                conv: conv([channels, out], config.kernel_size, 2, config.critic_conv_bias, rng, device),
+                conv: conv(
+                    [channels, out],
+                    config.kernel_size,
+                    2,
+                    config.critic_conv_bias,
+                    rng,
+                    device,
+                ),
                 norm,
             });
             channels = out;

@@ -55,7 +55,11 @@ pub(crate) fn linear<B: Backend>(d_input: usize, d_output: usize, rng: &mut impl
         .with_bias(false)
         .with_initializer(Initializer::Zeros)
         .init(device);
-    linear.weight = param(glorot_uniform(rng, d_input * d_output, d_input, d_output), [d_input, d_output], device);
+    linear.weight = param(
+        glorot_uniform(rng, d_input * d_output, d_input, d_output),
+        [d_input, d_output],
+        device,
+    );
     linear.bias = Some(param(vec![0.0; d_output], [d_output], device));
     linear
 }

@@ -12,11 +12,11 @@
 //! - convolution: the adjoint is the transposed convolution with the same weight, stride and
 //!   leading padding, cropped (or padded) back to the input size. Conv biases do not appear.
 
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvTransposeOptions, PaddedConvOptions};
 use burn::tensor::{Tensor, backend::Backend};
-use burn::nn::PaddingConfig2d;
-use burn::nn::conv::Conv2d;
 
 use crate::{Critic, ModelError};
 
@@ -76,13 +76,7 @@ impl<B: Backend> Critic<B> {
 /// `conv.forward(x)` with detached weight and bias, so that no autodiff graph records it.
 fn detached_conv<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let ((top, bottom), (left, right)) = explicit_padding(conv);
-    let options = PaddedConvOptions::asymmetric(
-        conv.stride,
-        [top, left],
-        [bottom, right],
-        conv.dilation,
-        conv.groups,
-    );
+    let options = PaddedConvOptions::asymmetric(conv.stride, [top, left], [bottom, right], conv.dilation, conv.groups);
     conv2d(
         x,
         conv.weight.val().detach(),

@@ -32,12 +32,19 @@ pub struct NetworkSummary {
 impl NetworkSummary {
     fn from_layers(layers: Vec<LayerSummary>) -> Self {
         let trainable_params = layers.iter().map(|l| l.trainable_params).sum();
-        Self { layers, trainable_params }
+        Self {
+            layers,
+            trainable_params,
+        }
     }
 }
 
 fn layer(layer: String, output_shape: Vec<usize>, trainable_params: usize) -> LayerSummary {
-    LayerSummary { layer, output_shape, trainable_params }
+    LayerSummary {
+        layer,
+        output_shape,
+        trainable_params,
+    }
 }
 
 fn conv_name<B: Backend>(conv: &Conv2d<B>) -> String {
@@ -70,15 +77,27 @@ impl<B: Backend> Generator<B> {
         for block in &self.blocks {
             size *= 2;
             let channels = block.conv.weight.dims()[0];
-            layers.push(layer("bilinear upsample ×2".into(), vec![block.conv.weight.dims()[1], size, size], 0));
-            layers.push(layer(conv_name(&block.conv), vec![channels, size, size], block.conv.num_params()));
+            layers.push(layer(
+                "bilinear upsample ×2".into(),
+                vec![block.conv.weight.dims()[1], size, size],
+                0,
+            ));
+            layers.push(layer(
+                conv_name(&block.conv),
+                vec![channels, size, size],
+                block.conv.num_params(),
+            ));
             layers.push(norm_layer(&block.norm, &[channels, size, size]));
             layers.push(layer("relu".into(), vec![channels, size, size], 0));
         }
         size *= 2;
         let [channels, in_channels, ..] = self.output.weight.dims();
         layers.push(layer("bilinear upsample ×2".into(), vec![in_channels, size, size], 0));
-        layers.push(layer(conv_name(&self.output), vec![channels, size, size], self.output.num_params()));
+        layers.push(layer(
+            conv_name(&self.output),
+            vec![channels, size, size],
+            self.output.num_params(),
+        ));
         layers.push(layer("tanh".into(), vec![channels, size, size], 0));
         NetworkSummary::from_layers(layers)
     }
@@ -102,7 +121,11 @@ impl<B: Backend> Critic<B> {
         }
         let features = channels * size * size;
         layers.push(layer("flatten".into(), vec![features], 0));
-        layers.push(layer(format!("linear ({features}→1)"), vec![1], self.output.num_params()));
+        layers.push(layer(
+            format!("linear ({features}→1)"),
+            vec![1],
+            self.output.num_params(),
+        ));
         NetworkSummary::from_layers(layers)
     }
 }

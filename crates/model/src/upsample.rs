@@ -43,9 +43,7 @@ pub fn upsample_bilinear_2x<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
     // Widen every row: [B·C·h, w] · [w, 2w] -> [B·C·h, 2w].
     let wide = input.reshape([images * height, width]).matmul(columns_t);
     // Heighten every column: [1, 2h, h] · [B·C, h, 2w] -> [B·C, 2h, 2w] (broadcast batch).
-    let tall = rows
-        .unsqueeze::<3>()
-        .matmul(wide.reshape([images, height, 2 * width]));
+    let tall = rows.unsqueeze::<3>().matmul(wide.reshape([images, height, 2 * width]));
     tall.reshape([batch, channels, 2 * height, 2 * width])
 }
 
@@ -84,7 +82,8 @@ mod tests {
             [2.5, 2.75, 3.25, 3.5],
             [3.0, 3.25, 3.75, 4.0],
         ]]]);
-        y.into_data().assert_approx_eq::<f32>(&expected, burn::tensor::Tolerance::absolute(1e-6));
+        y.into_data()
+            .assert_approx_eq::<f32>(&expected, burn::tensor::Tolerance::absolute(1e-6));
     }
 
     #[test]
@@ -115,7 +114,9 @@ mod tests {
         let x = Tensor::<Autodiff<B>, 4>::ones([1, 1, 2, 2], &device).require_grad();
         let grads = upsample_bilinear_2x(x.clone()).sum().backward();
         let grad = x.grad(&grads).expect("x requires grad");
-        grad.into_data()
-            .assert_approx_eq::<f32>(&TensorData::from([[[[4.0f32, 4.0], [4.0, 4.0]]]]), burn::tensor::Tolerance::absolute(1e-6));
+        grad.into_data().assert_approx_eq::<f32>(
+            &TensorData::from([[[[4.0f32, 4.0], [4.0, 4.0]]]]),
+            burn::tensor::Tolerance::absolute(1e-6),
+        );
     }
 }

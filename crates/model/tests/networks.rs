@@ -1,8 +1,8 @@
 //! Parameter counts, shapes and the explicit input gradient of the seed's networks.
 
 use burn::backend::{Autodiff, Flex};
-use burn::module::Module;
 use burn::module::AutodiffModule;
+use burn::module::Module;
 use burn::tensor::{DType, Distribution, Tensor, backend::Backend};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -30,11 +30,23 @@ fn parameter_counts_match_the_seed() {
         let config = ModelConfig::preset(variant, dim);
         let generator = Generator::<Cpu>::new(&config, &mut rng(), &device).unwrap();
         let critic = Critic::<Cpu>::new(&config, &mut rng(), &device).unwrap();
-        assert_eq!(generator.summary().trainable_params, generator_params, "{variant:?} DIM {dim} generator");
-        assert_eq!(critic.summary().trainable_params, critic_params, "{variant:?} DIM {dim} critic");
+        assert_eq!(
+            generator.summary().trainable_params,
+            generator_params,
+            "{variant:?} DIM {dim} generator"
+        );
+        assert_eq!(
+            critic.summary().trainable_params,
+            critic_params,
+            "{variant:?} DIM {dim} critic"
+        );
         // burn also counts BatchNorm's running mean and variance: two per normalised feature.
         let running = |s: &wgan_model::NetworkSummary| -> usize {
-            s.layers.iter().filter(|l| l.layer == "batch norm").map(|l| l.trainable_params).sum()
+            s.layers
+                .iter()
+                .filter(|l| l.layer == "batch norm")
+                .map(|l| l.trainable_params)
+                .sum()
         };
         assert_eq!(generator.num_params(), generator_params + running(&generator.summary()));
         assert_eq!(critic.num_params(), critic_params + running(&critic.summary()));
@@ -80,22 +92,42 @@ fn wrong_input_shapes_are_errors_not_panics() {
     let generator = Generator::<Cpu>::new(&config, &mut rng(), &device).unwrap();
     let critic = Critic::<Cpu>::new(&config, &mut rng(), &device).unwrap();
     let err = generator.try_forward(Tensor::zeros([2, 7], &device)).unwrap_err();
-    assert!(matches!(err, ModelError::InputShape { network: "generator", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            ModelError::InputShape {
+                network: "generator",
+                ..
+            }
+        ),
+        "{err}"
+    );
     let err = critic.try_forward(Tensor::zeros([2, 1, 28, 28], &device)).unwrap_err();
-    assert_eq!(err.to_string(), "critic expects input of shape [0, 1, 32, 32], got [2, 1, 28, 28]");
+    assert_eq!(
+        err.to_string(),
+        "critic expects input of shape [0, 1, 32, 32], got [2, 1, 28, 28]"
+    );
 }
 
 #[test]
 fn input_gradient_is_refused_with_batch_norm() {
     let device = Default::default();
     let critic = Critic::<Cpu>::new(&ModelConfig::preset(Variant::Wgan, 4), &mut rng(), &device).unwrap();
-    let err = critic.input_gradient(Tensor::zeros([2, 1, 32, 32], &device)).unwrap_err();
+    let err = critic
+        .input_gradient(Tensor::zeros([2, 1, 32, 32], &device))
+        .unwrap_err();
     assert_eq!(err, ModelError::InputGradientWithBatchNorm);
 }
 
 /// Max |a - b| over all elements.
 fn max_abs_diff<B: Backend>(a: Tensor<B, 4>, b: Tensor<B, 4>) -> f64 {
-    a.sub(b).abs().max().into_data().convert::<f64>().to_vec::<f64>().unwrap()[0]
+    a.sub(b)
+        .abs()
+        .max()
+        .into_data()
+        .convert::<f64>()
+        .to_vec::<f64>()
+        .unwrap()[0]
 }
 
 /// (a) The explicit input gradient equals autodiff's first-order `x.grad`, with and without
@@ -117,7 +149,10 @@ fn input_gradient_equals_autodiff_input_gradient() {
             let scale = max_abs_diff(autodiff.clone(), autodiff.zeros_like());
             let diff = max_abs_diff(explicit, autodiff);
             assert!(scale > 1e-4, "degenerate gradient");
-            assert!(diff <= tolerance, "{dtype:?} bias={conv_bias}: max |explicit - autodiff| = {diff:e}");
+            assert!(
+                diff <= tolerance,
+                "{dtype:?} bias={conv_bias}: max |explicit - autodiff| = {diff:e}"
+            );
         }
     }
 }

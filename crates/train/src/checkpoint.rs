@@ -27,7 +27,12 @@ use crate::{NoiseSource, TrainError};
 pub const CHECKPOINT_FORMAT: u32 = 1;
 
 /// Network and optimizer files of a checkpoint, in the order they are written.
-pub const CHECKPOINT_FILES: [&str; 4] = ["generator.bin", "critic.bin", "generator-optimizer.bin", "critic-optimizer.bin"];
+pub const CHECKPOINT_FILES: [&str; 4] = [
+    "generator.bin",
+    "critic.bin",
+    "generator-optimizer.bin",
+    "critic-optimizer.bin",
+];
 
 /// The small, human-readable part of a checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,7 +131,9 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
 }
 
 fn sync_dir(path: &Path) -> Result<(), TrainError> {
-    File::open(path).and_then(|dir| dir.sync_all()).map_err(|source| TrainError::io(path, source))
+    File::open(path)
+        .and_then(|dir| dir.sync_all())
+        .map_err(|source| TrainError::io(path, source))
 }
 
 /// Directory name of the checkpoint at `step`.
@@ -169,29 +176,53 @@ pub fn write_checkpoint(
 /// Reads and verifies the checkpoint in `dir`: format version, checksums, architecture.
 pub fn read_checkpoint(dir: &Path, model: &ModelConfig) -> Result<LoadedCheckpoint, CheckpointError> {
     let state_path = dir.join("state.json");
-    let text = std::fs::read(&state_path).map_err(|source| CheckpointError::Io { path: state_path.clone(), source })?;
-    let version: serde_json::Value = serde_json::from_slice(&text)
-        .map_err(|err| CheckpointError::State { path: state_path.clone(), reason: err.to_string() })?;
+    let text = std::fs::read(&state_path).map_err(|source| CheckpointError::Io {
+        path: state_path.clone(),
+        source,
+    })?;
+    let version: serde_json::Value = serde_json::from_slice(&text).map_err(|err| CheckpointError::State {
+        path: state_path.clone(),
+        reason: err.to_string(),
+    })?;
     let found = version.get("format").and_then(serde_json::Value::as_u64).unwrap_or(0) as u32;
     if found != CHECKPOINT_FORMAT {
-        return Err(CheckpointError::Version { path: state_path, found });
+        return Err(CheckpointError::Version {
+            path: state_path,
+            found,
+        });
     }
-    let state: CheckpointState = serde_json::from_value(version)
-        .map_err(|err| CheckpointError::State { path: state_path.clone(), reason: err.to_string() })?;
+    let state: CheckpointState = serde_json::from_value(version).map_err(|err| CheckpointError::State {
+        path: state_path.clone(),
+        reason: err.to_string(),
+    })?;
     if &state.model != model {
-        return Err(CheckpointError::Architecture { path: dir.to_path_buf(), difference: describe_difference(&state.model, model) });
+        return Err(CheckpointError::Architecture {
+            path: dir.to_path_buf(),
+            difference: describe_difference(&state.model, model),
+        });
     }
     let mut files = Vec::with_capacity(CHECKPOINT_FILES.len());
     for file in CHECKPOINT_FILES {
         let path = dir.join(file);
-        let bytes = std::fs::read(&path).map_err(|source| CheckpointError::Io { path: path.clone(), source })?;
-        let recorded = state.checksums.iter().find(|(name, _)| name == file).map(|(_, hash)| hash.as_str());
+        let bytes = std::fs::read(&path).map_err(|source| CheckpointError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let recorded = state
+            .checksums
+            .iter()
+            .find(|(name, _)| name == file)
+            .map(|(_, hash)| hash.as_str());
         if recorded != Some(sha256_hex(&bytes).as_str()) {
             return Err(CheckpointError::Checksum { path });
         }
         files.push(bytes);
     }
-    Ok(LoadedCheckpoint { path: dir.to_path_buf(), state, files })
+    Ok(LoadedCheckpoint {
+        path: dir.to_path_buf(),
+        state,
+        files,
+    })
 }
 
 fn describe_difference(saved: &ModelConfig, configured: &ModelConfig) -> String {

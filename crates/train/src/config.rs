@@ -86,8 +86,14 @@ impl RunConfig {
             preset: variant,
             seed: 0,
             model: ModelConfig::preset(variant, 128),
-            data: DataConfig { path: None, batch_size: 64 },
-            optimizer: OptimizersConfig { critic: optimizer, generator: optimizer },
+            data: DataConfig {
+                path: None,
+                batch_size: 64,
+            },
+            optimizer: OptimizersConfig {
+                critic: optimizer,
+                generator: optimizer,
+            },
             lipschitz,
             schedule: ScheduleConfig {
                 steps,
@@ -102,7 +108,9 @@ impl RunConfig {
 
     /// Parses a configuration file's text and applies `--set KEY=VALUE` overrides.
     pub fn from_toml(text: &str, overrides: &[String]) -> Result<Self, ConfigError> {
-        let file: Table = text.parse().map_err(|err: toml::de::Error| ConfigError::Syntax(err.to_string()))?;
+        let file: Table = text
+            .parse()
+            .map_err(|err: toml::de::Error| ConfigError::Syntax(err.to_string()))?;
         let mut merged = Table::new();
         merge(&mut merged, file);
         for assignment in overrides {
@@ -117,7 +125,10 @@ impl RunConfig {
         merge(&mut table, merged);
         let config: Self = serde_path_to_error::deserialize(Value::Table(table)).map_err(|err| {
             let field = err.path().to_string();
-            ConfigError::Field { field, message: err.into_inner().to_string() }
+            ConfigError::Field {
+                field,
+                message: err.into_inner().to_string(),
+            }
         })?;
         config.validate()?;
         Ok(config)
@@ -130,20 +141,36 @@ impl RunConfig {
 
     /// Range checks on every field.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let range = |field: &str, reason: String| Err(ConfigError::Range { field: field.into(), reason });
+        let range = |field: &str, reason: String| {
+            Err(ConfigError::Range {
+                field: field.into(),
+                reason,
+            })
+        };
         self.model.validate()?;
         if self.data.batch_size == 0 {
             return range("data.batch_size", "must be at least 1".into());
         }
-        for (section, optimizer) in [("optimizer.critic", &self.optimizer.critic), ("optimizer.generator", &self.optimizer.generator)] {
-            optimizer.check(section).map_err(|(field, reason)| ConfigError::Range { field, reason })?;
+        for (section, optimizer) in [
+            ("optimizer.critic", &self.optimizer.critic),
+            ("optimizer.generator", &self.optimizer.generator),
+        ] {
+            optimizer
+                .check(section)
+                .map_err(|(field, reason)| ConfigError::Range { field, reason })?;
         }
         match self.lipschitz {
             LipschitzConstraint::WeightClip { clip_value } if !(clip_value.is_finite() && clip_value > 0.0) => {
-                return range("lipschitz.clip_value", format!("must be a finite number > 0, got {clip_value}"));
+                return range(
+                    "lipschitz.clip_value",
+                    format!("must be a finite number > 0, got {clip_value}"),
+                );
             }
             LipschitzConstraint::GradientPenalty { lambda } if !(lambda.is_finite() && lambda >= 0.0) => {
-                return range("lipschitz.gp_lambda", format!("must be a finite number >= 0, got {lambda}"));
+                return range(
+                    "lipschitz.gp_lambda",
+                    format!("must be a finite number >= 0, got {lambda}"),
+                );
             }
             LipschitzConstraint::GradientPenalty { .. } if self.model.critic_norm != wgan_model::CriticNorm::None => {
                 return range(
@@ -173,9 +200,14 @@ impl RunConfig {
 }
 
 fn preset_of(table: &Table) -> Result<Variant, ConfigError> {
-    let field = |message: String| ConfigError::Field { field: "preset".into(), message };
+    let field = |message: String| ConfigError::Field {
+        field: "preset".into(),
+        message,
+    };
     match table.get("preset") {
-        None => Err(field("missing; start the file with preset = \"wgan\" or preset = \"wgan-gp\"".into())),
+        None => Err(field(
+            "missing; start the file with preset = \"wgan\" or preset = \"wgan-gp\"".into(),
+        )),
         Some(value) => Variant::deserialize(value.clone())
             .map_err(|_| field(format!("expected \"wgan\" or \"wgan-gp\", got {value}"))),
     }
@@ -188,7 +220,9 @@ fn merge(base: &mut Table, overlay: Table) {
     for (key, value) in overlay {
         match (base.get_mut(&key), value) {
             (Some(Value::Table(existing)), Value::Table(incoming))
-                if incoming.get("kind").is_none_or(|kind| existing.get("kind") == Some(kind)) =>
+                if incoming
+                    .get("kind")
+                    .is_none_or(|kind| existing.get("kind") == Some(kind)) =>
             {
                 merge(existing, incoming)
             }
@@ -201,8 +235,13 @@ fn merge(base: &mut Table, overlay: Table) {
 
 /// Splits `a.b.c=VALUE`; VALUE is read as a TOML value, or else taken as a string.
 fn parse_override(assignment: &str) -> Result<(Vec<String>, Value), ConfigError> {
-    let error = |reason: &str| ConfigError::Override { assignment: assignment.into(), reason: reason.into() };
-    let (key, raw) = assignment.split_once('=').ok_or_else(|| error("expected KEY=VALUE, e.g. model.dim=64"))?;
+    let error = |reason: &str| ConfigError::Override {
+        assignment: assignment.into(),
+        reason: reason.into(),
+    };
+    let (key, raw) = assignment
+        .split_once('=')
+        .ok_or_else(|| error("expected KEY=VALUE, e.g. model.dim=64"))?;
     let path: Vec<String> = key.trim().split('.').map(str::to_string).collect();
     if path.iter().any(String::is_empty) {
         return Err(error("empty key segment"));
@@ -253,7 +292,11 @@ mod tests {
 
     #[test]
     fn overrides_apply_after_the_file_and_are_validated() {
-        let overrides = ["model.dim=16".to_string(), "schedule.steps = 7".into(), "data.path=/tmp/x".into()];
+        let overrides = [
+            "model.dim=16".to_string(),
+            "schedule.steps = 7".into(),
+            "data.path=/tmp/x".into(),
+        ];
         let config = RunConfig::from_toml("preset = \"wgan-gp\"", &overrides).unwrap();
         assert_eq!((config.model.dim, config.schedule.steps), (16, 7));
         assert_eq!(config.data.path, Some(PathBuf::from("/tmp/x")));
@@ -270,9 +313,15 @@ mod tests {
         let config = RunConfig::from_toml(text, &[]).unwrap();
         assert_eq!(config.lipschitz, LipschitzConstraint::WeightClip { clip_value: 0.02 });
         // The penalty on a critic with BatchNorm is refused.
-        let err = RunConfig::from_toml("preset = \"wgan\"", &["lipschitz.kind=gradient_penalty".into(), "lipschitz.gp_lambda=1".into()])
-            .unwrap_err();
-        assert!(err.to_string().starts_with("model.critic_norm: must be \"none\""), "{err}");
+        let err = RunConfig::from_toml(
+            "preset = \"wgan\"",
+            &["lipschitz.kind=gradient_penalty".into(), "lipschitz.gp_lambda=1".into()],
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("model.critic_norm: must be \"none\""),
+            "{err}"
+        );
         let text = "preset = \"wgan\"\n[lipschitz]\nkind = \"gradient_penalty\"\ngp_lambda = 5.0\n\
                     [model]\ncritic_norm = \"none\"\n";
         let config = RunConfig::from_toml(text, &[]).unwrap();
@@ -282,13 +331,34 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let cases = [
-            ("preset = \"wgan\"\n[model]\ndim = \"wide\"", "model.dim: invalid type: string \"wide\""),
-            ("preset = \"wgan\"\n[data]\nbatch_size = 0", "data.batch_size: must be at least 1"),
-            ("preset = \"wgan\"\n[optimizer.critic]\nlearning_rate = -1.0", "optimizer.critic.learning_rate: must be"),
-            ("preset = \"wgan\"\n[optimizer.critic]\nlearning_rate = nan", "optimizer.critic.learning_rate: must be"),
-            ("preset = \"wgan\"\n[lipschitz]\nclip_value = 0.0", "lipschitz.clip_value: must be"),
-            ("preset = \"wgan-gp\"\n[lipschitz]\ngp_lambda = -1.0", "lipschitz.gp_lambda: must be"),
-            ("preset = \"wgan\"\n[schedule]\nsteps = 0", "schedule.steps: must be at least 1"),
+            (
+                "preset = \"wgan\"\n[model]\ndim = \"wide\"",
+                "model.dim: invalid type: string \"wide\"",
+            ),
+            (
+                "preset = \"wgan\"\n[data]\nbatch_size = 0",
+                "data.batch_size: must be at least 1",
+            ),
+            (
+                "preset = \"wgan\"\n[optimizer.critic]\nlearning_rate = -1.0",
+                "optimizer.critic.learning_rate: must be",
+            ),
+            (
+                "preset = \"wgan\"\n[optimizer.critic]\nlearning_rate = nan",
+                "optimizer.critic.learning_rate: must be",
+            ),
+            (
+                "preset = \"wgan\"\n[lipschitz]\nclip_value = 0.0",
+                "lipschitz.clip_value: must be",
+            ),
+            (
+                "preset = \"wgan-gp\"\n[lipschitz]\ngp_lambda = -1.0",
+                "lipschitz.gp_lambda: must be",
+            ),
+            (
+                "preset = \"wgan\"\n[schedule]\nsteps = 0",
+                "schedule.steps: must be at least 1",
+            ),
             ("preset = \"wgan\"\n[model]\nimage_size = 30", "model.image_size:"),
             ("preset = \"wgan\"\nsurprise = 1", "unknown field `surprise`"),
             ("[model]\ndim = 3", "preset: missing"),

@@ -40,10 +40,14 @@ pub enum ConfigError {
 impl From<ModelError> for ConfigError {
     fn from(err: ModelError) -> Self {
         match err {
-            ModelError::InvalidConfig { field, reason } => {
-                ConfigError::Range { field: format!("model.{field}"), reason }
-            }
-            other => ConfigError::Range { field: "model".into(), reason: other.to_string() },
+            ModelError::InvalidConfig { field, reason } => ConfigError::Range {
+                field: format!("model.{field}"),
+                reason,
+            },
+            other => ConfigError::Range {
+                field: "model".into(),
+                reason: other.to_string(),
+            },
         }
     }
 }
@@ -124,6 +128,9 @@ pub enum TrainError {
 
 impl TrainError {
     pub(crate) fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        Self::Io { path: path.as_ref().to_path_buf(), source }
+        Self::Io {
+            path: path.as_ref().to_path_buf(),
+            source,
+        }
     }
 }

@@ -21,13 +21,7 @@ fn to_byte(value: f32) -> u8 {
 ///
 /// # Shapes
 /// - `pixels`: `[count, channels, size, size]` row-major, values in [-1, 1]
-pub fn write_grid(
-    path: &Path,
-    pixels: &[f32],
-    channels: usize,
-    size: usize,
-    columns: usize,
-) -> Result<(), TrainError> {
+pub fn write_grid(path: &Path, pixels: &[f32], channels: usize, size: usize, columns: usize) -> Result<(), TrainError> {
     let image_len = channels * size * size;
     let count = pixels.len() / image_len.max(1);
     let rows = count.div_ceil(columns.max(1));
@@ -35,7 +29,10 @@ pub fn write_grid(
     let height = (rows * (size + GRID_BORDER) + GRID_BORDER) as u32;
     let origin = |index: usize| {
         let (row, column) = (index / columns, index % columns);
-        (GRID_BORDER + column * (size + GRID_BORDER), GRID_BORDER + row * (size + GRID_BORDER))
+        (
+            GRID_BORDER + column * (size + GRID_BORDER),
+            GRID_BORDER + row * (size + GRID_BORDER),
+        )
     };
     let result = match channels {
         1 => {
@@ -63,10 +60,15 @@ pub fn write_grid(
             grid.save(path)
         }
         other => {
-            return Err(TrainError::Internal(format!("cannot draw images with {other} channels")));
+            return Err(TrainError::Internal(format!(
+                "cannot draw images with {other} channels"
+            )));
         }
     };
-    result.map_err(|err| TrainError::Image { path: path.to_path_buf(), reason: err.to_string() })
+    result.map_err(|err| TrainError::Image {
+        path: path.to_path_buf(),
+        reason: err.to_string(),
+    })
 }
 
 #[cfg(test)]

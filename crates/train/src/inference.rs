@@ -33,7 +33,10 @@ pub fn load_generator<B: Backend>(from: &Path, device: &B::Device) -> Result<Loa
         vec![from.to_path_buf()]
     } else {
         let checkpoints = RunDir::new(from).checkpoints_dir();
-        list_checkpoints(&checkpoints).into_iter().map(|(_, path)| path).collect()
+        list_checkpoints(&checkpoints)
+            .into_iter()
+            .map(|(_, path)| path)
+            .collect()
     };
     let mut tried = Vec::new();
     for path in candidates {
@@ -42,7 +45,10 @@ pub fn load_generator<B: Backend>(from: &Path, device: &B::Device) -> Result<Loa
             Err(err) => tried.push(err),
         }
     }
-    Err(TrainError::NoCheckpoint { path: from.to_path_buf(), tried })
+    Err(TrainError::NoCheckpoint {
+        path: from.to_path_buf(),
+        tried,
+    })
 }
 
 fn load_one<B: Backend>(path: &Path, device: &B::Device) -> Result<LoadedGenerator<B>, String> {
@@ -57,7 +63,12 @@ fn load_one<B: Backend>(path: &Path, device: &B::Device) -> Result<LoadedGenerat
     let record = BinBytesRecorder::<FullPrecisionSettings, Vec<u8>>::default()
         .load(bytes, device)
         .map_err(|err| format!("{}: {err}", path.join("generator.bin").display()))?;
-    Ok(LoadedGenerator { generator: generator.load_record(record), model: state.model, checkpoint: path.to_path_buf(), step: state.step })
+    Ok(LoadedGenerator {
+        generator: generator.load_record(record),
+        model: state.model,
+        checkpoint: path.to_path_buf(),
+        step: state.step,
+    })
 }
 
 /// `count` samples from noise drawn with `seed` (the fixed-noise stream, so the run's own seed
@@ -79,7 +90,11 @@ pub fn sample<B: Backend>(
         let rows = chunk.len() / latent_dim;
         let z = Tensor::<B, 2>::from_data(TensorData::new(chunk.to_vec(), [rows, latent_dim]), device);
         let images = generator.try_forward(z)?.into_data().convert::<f32>();
-        samples.extend(images.to_vec::<f32>().map_err(|err| TrainError::Internal(format!("{err:?}")))?);
+        samples.extend(
+            images
+                .to_vec::<f32>()
+                .map_err(|err| TrainError::Internal(format!("{err:?}")))?,
+        );
     }
     Ok((noise, samples))
 }
@@ -115,7 +130,11 @@ fn torch_tensors<B: Backend>(generator: &Generator<B>) -> Vec<(String, Vec<usize
     }
     let mut conv = |prefix: String, conv: &Conv2d<B>| {
         // Conv weights are [out, in, kh, kw] in both.
-        out.push((format!("{prefix}.weight"), conv.weight.dims().to_vec(), values(conv.weight.val())));
+        out.push((
+            format!("{prefix}.weight"),
+            conv.weight.dims().to_vec(),
+            values(conv.weight.val()),
+        ));
         if let Some(bias) = &conv.bias {
             out.push((format!("{prefix}.bias"), bias.dims().to_vec(), values(bias.val())));
         }
@@ -129,7 +148,11 @@ fn torch_tensors<B: Backend>(generator: &Generator<B>) -> Vec<(String, Vec<usize
 
 /// Writes the generator as safetensors with PyTorch names and layouts; the architecture goes
 /// into the header's metadata (`wgan.model`, TOML).
-pub fn export_safetensors<B: Backend>(generator: &Generator<B>, model: &ModelConfig, path: &Path) -> Result<(), TrainError> {
+pub fn export_safetensors<B: Backend>(
+    generator: &Generator<B>,
+    model: &ModelConfig,
+    path: &Path,
+) -> Result<(), TrainError> {
     let tensors = torch_tensors(generator);
     let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
         .into_iter()
@@ -138,12 +161,17 @@ pub fn export_safetensors<B: Backend>(generator: &Generator<B>, model: &ModelCon
     let views = bytes
         .iter()
         .map(|(name, shape, data)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data).map(|view| (name.clone(), view))
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
+                .map(|view| (name.clone(), view))
         })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|err| TrainError::Internal(err.to_string()))?;
     let model_toml = toml::to_string(model).map_err(|err| TrainError::Internal(err.to_string()))?;
-    let metadata = HashMap::from([("wgan.model".to_string(), model_toml), ("format".to_string(), "pt".to_string())]);
-    let serialized = safetensors::serialize(views, Some(metadata)).map_err(|err| TrainError::Internal(err.to_string()))?;
+    let metadata = HashMap::from([
+        ("wgan.model".to_string(), model_toml),
+        ("format".to_string(), "pt".to_string()),
+    ]);
+    let serialized =
+        safetensors::serialize(views, Some(metadata)).map_err(|err| TrainError::Internal(err.to_string()))?;
     std::fs::write(path, serialized).map_err(|source| TrainError::io(path, source))
 }

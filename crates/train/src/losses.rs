@@ -25,7 +25,12 @@ pub struct CriticLoss<B: Backend> {
 /// - output: `[batch]`
 pub fn sample_norm<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 1> {
     let [batch, ..] = x.dims();
-    x.square().flatten::<2>(1, 3).sum_dim(1).reshape([batch]).add_scalar(NORM_FLOOR).sqrt()
+    x.square()
+        .flatten::<2>(1, 3)
+        .sum_dim(1)
+        .reshape([batch])
+        .add_scalar(NORM_FLOOR)
+        .sqrt()
 }
 
 /// The gradient penalty `E[(‖∇x̂ D(x̂)‖₂ − 1)²]` (without λ) at `x̂ = ε·real + (1 − ε)·fake`.
@@ -70,5 +75,9 @@ pub fn critic_loss<B: Backend>(
         total = total.add(gp.clone().mul_scalar(lambda));
         penalty = Some(gp);
     }
-    Ok(CriticLoss { total, wasserstein, gradient_penalty: penalty })
+    Ok(CriticLoss {
+        total,
+        wasserstein,
+        gradient_penalty: penalty,
+    })
 }

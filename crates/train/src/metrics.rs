@@ -42,7 +42,10 @@ impl MetricsLog {
             .append(true)
             .open(path)
             .map_err(|source| TrainError::io(path, source))?;
-        Ok(Self { path: path.to_path_buf(), file })
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+        })
     }
 
     /// Appends one record as a JSON line and flushes it.

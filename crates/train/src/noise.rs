@@ -47,7 +47,9 @@ pub struct NoiseSource {
 impl NoiseSource {
     /// A source on `stream` of `seed`.
     pub fn new(seed: u64, stream: Stream) -> Self {
-        Self { rng: stream_rng(seed, stream) }
+        Self {
+            rng: stream_rng(seed, stream),
+        }
     }
 
     /// Standard-normal values, row-major `[rows, columns]`.

@@ -21,7 +21,9 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> NetworkOptimizer<M, B> {
     /// from the seed's).
     pub fn new(config: &OptimizerConfig) -> Self {
         match *config {
-            OptimizerConfig::Adam { beta1, beta2, epsilon, .. } => Self::Adam(
+            OptimizerConfig::Adam {
+                beta1, beta2, epsilon, ..
+            } => Self::Adam(
                 AdamConfig::new()
                     .with_beta_1(beta1 as f32)
                     .with_beta_2(beta2 as f32)

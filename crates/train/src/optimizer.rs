@@ -32,16 +32,28 @@ pub enum OptimizerConfig {
 
 impl OptimizerConfig {
     /// The WGAN seed's RMSprop.
-    pub const SEED_RMSPROP: Self = Self::RmsProp { learning_rate: 5e-5, alpha: 0.9, epsilon: 1e-7 };
+    pub const SEED_RMSPROP: Self = Self::RmsProp {
+        learning_rate: 5e-5,
+        alpha: 0.9,
+        epsilon: 1e-7,
+    };
     /// The WGAN-GP seed's Adam.
-    pub const SEED_ADAM: Self = Self::Adam { learning_rate: 1e-4, beta1: 0.5, beta2: 0.9, epsilon: 1e-7 };
+    pub const SEED_ADAM: Self = Self::Adam {
+        learning_rate: 1e-4,
+        beta1: 0.5,
+        beta2: 0.9,
+        epsilon: 1e-7,
+    };
 
     /// Range checks; `section` is the dotted path used in errors, e.g. `optimizer.critic`.
     pub fn check(&self, section: &str) -> Result<(), (String, String)> {
         let positive = |name: &str, value: f64| {
-            (value.is_finite() && value > 0.0)
-                .then_some(())
-                .ok_or_else(|| (format!("{section}.{name}"), format!("must be a finite number > 0, got {value}")))
+            (value.is_finite() && value > 0.0).then_some(()).ok_or_else(|| {
+                (
+                    format!("{section}.{name}"),
+                    format!("must be a finite number > 0, got {value}"),
+                )
+            })
         };
         let decay = |name: &str, value: f64| {
             (value.is_finite() && (0.0..1.0).contains(&value))
@@ -49,12 +61,21 @@ impl OptimizerConfig {
                 .ok_or_else(|| (format!("{section}.{name}"), format!("must be in [0, 1), got {value}")))
         };
         match *self {
-            Self::RmsProp { learning_rate, alpha, epsilon } => {
+            Self::RmsProp {
+                learning_rate,
+                alpha,
+                epsilon,
+            } => {
                 positive("learning_rate", learning_rate)?;
                 decay("alpha", alpha)?;
                 positive("epsilon", epsilon)
             }
-            Self::Adam { learning_rate, beta1, beta2, epsilon } => {
+            Self::Adam {
+                learning_rate,
+                beta1,
+                beta2,
+                epsilon,
+            } => {
                 positive("learning_rate", learning_rate)?;
                 decay("beta1", beta1)?;
                 decay("beta2", beta2)?;

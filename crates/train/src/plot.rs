@@ -12,7 +12,10 @@ const SIZE: (u32, u32) = (1000, 900);
 /// Draws critic loss, generator loss, Wasserstein estimate and (if present) gradient penalty
 /// against the generator step, one panel each, into a PNG at `path`.
 pub fn plot_losses(path: &Path, records: &[StepMetrics]) -> Result<(), TrainError> {
-    draw(path, records).map_err(|reason| TrainError::Plot { path: path.to_path_buf(), reason })
+    draw(path, records).map_err(|reason| TrainError::Plot {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
 type Series = (&'static str, fn(&StepMetrics) -> Option<f64>, RGBColor);
@@ -33,7 +36,11 @@ fn draw(path: &Path, records: &[StepMetrics]) -> Result<(), String> {
             .iter()
             .filter_map(|m| value(m).filter(|v| v.is_finite()).map(|v| (m.step as f64, v)))
             .collect();
-        let (low, high) = points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, v)| (lo.min(v), hi.max(v)));
+        let (low, high) = points
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, v)| {
+                (lo.min(v), hi.max(v))
+            });
         let (low, high) = if points.is_empty() {
             (0.0, 1.0)
         } else {
@@ -56,7 +63,9 @@ fn draw(path: &Path, records: &[StepMetrics]) -> Result<(), String> {
         if points.is_empty() {
             continue;
         }
-        chart.draw_series(LineSeries::new(points, color)).map_err(|e| e.to_string())?;
+        chart
+            .draw_series(LineSeries::new(points, color))
+            .map_err(|e| e.to_string())?;
     }
     root.present().map_err(|e| e.to_string())
 }

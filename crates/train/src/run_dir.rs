@@ -29,7 +29,10 @@ impl RunDir {
     pub fn create(root: impl Into<PathBuf>) -> Result<Self, TrainError> {
         let dir = Self::new(root);
         if dir.metrics().exists() {
-            return Err(TrainError::RunExists { path: dir.root.clone(), marker: "metrics.jsonl" });
+            return Err(TrainError::RunExists {
+                path: dir.root.clone(),
+                marker: "metrics.jsonl",
+            });
         }
         for path in [dir.root.clone(), dir.samples_dir(), dir.plots_dir()] {
             std::fs::create_dir_all(&path).map_err(|source| TrainError::io(&path, source))?;
@@ -101,7 +104,10 @@ pub fn write_npy(path: &Path, values: &[f32], shape: &[u64]) -> Result<(), Train
 
 /// Reads an f32 NPY array: `(values, shape)`.
 pub fn read_npy(path: &Path) -> Result<(Vec<f32>, Vec<u64>), TrainError> {
-    let bad = |reason: String| TrainError::Image { path: path.to_path_buf(), reason };
+    let bad = |reason: String| TrainError::Image {
+        path: path.to_path_buf(),
+        reason,
+    };
     let bytes = std::fs::read(path).map_err(|source| TrainError::io(path, source))?;
     let npy = npyz::NpyFile::new(&bytes[..]).map_err(|err| bad(err.to_string()))?;
     let shape = npy.shape().to_vec();

@@ -100,7 +100,13 @@ fn load_module<B: Backend, M: Module<B>>(module: M, bytes: Vec<u8>, device: &B::
 
 /// First value of a one-element tensor, as f64.
 fn scalar<B: burn::tensor::backend::Backend>(tensor: Tensor<B, 1>) -> f64 {
-    tensor.into_data().convert::<f64>().to_vec::<f64>().ok().and_then(|v| v.first().copied()).unwrap_or(f64::NAN)
+    tensor
+        .into_data()
+        .convert::<f64>()
+        .to_vec::<f64>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .unwrap_or(f64::NAN)
 }
 
 impl<B: AutodiffBackend> Trainer<B> {
@@ -118,10 +124,15 @@ impl<B: AutodiffBackend> Trainer<B> {
         let generator = Generator::new(model, &mut weights, &device)?;
         let critic = Critic::new(model, &mut weights, &device)?;
         let batches = ShuffledBatches::new(data.len(), config.data.batch_size, data_order_seed(config.seed))?;
-        let fixed_noise = NoiseSource::new(config.seed, Stream::FixedNoise).normal_values(GRID_IMAGES, model.latent_dim);
+        let fixed_noise =
+            NoiseSource::new(config.seed, Stream::FixedNoise).normal_values(GRID_IMAGES, model.latent_dim);
         let config_path = run_dir.config();
         std::fs::write(&config_path, config.to_toml()).map_err(|source| TrainError::io(&config_path, source))?;
-        write_npy(&run_dir.fixed_noise(), &fixed_noise, &[GRID_IMAGES as u64, model.latent_dim as u64])?;
+        write_npy(
+            &run_dir.fixed_noise(),
+            &fixed_noise,
+            &[GRID_IMAGES as u64, model.latent_dim as u64],
+        )?;
         let state = CheckpointState {
             format: CHECKPOINT_FORMAT,
             step: 0,
@@ -147,11 +158,19 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// Continues the run in `run_dir` from its newest checkpoint that loads, with `config`
     /// (the run's resolved config, `schedule.steps` possibly extended). Metrics logged after
     /// that checkpoint by an interrupted process are dropped, so the log reads as one run.
-    pub fn resume(config: RunConfig, data: ImageSet, run_dir: RunDir, device: B::Device) -> Result<Resumed<B>, TrainError> {
+    pub fn resume(
+        config: RunConfig,
+        data: ImageSet,
+        run_dir: RunDir,
+        device: B::Device,
+    ) -> Result<Resumed<B>, TrainError> {
         let mut skipped = Vec::new();
         let fresh = |config: &RunConfig| -> Result<(Generator<B>, Critic<B>), TrainError> {
             let mut weights = stream_rng(config.seed, Stream::Weights);
-            Ok((Generator::new(&config.model, &mut weights, &device)?, Critic::new(&config.model, &mut weights, &device)?))
+            Ok((
+                Generator::new(&config.model, &mut weights, &device)?,
+                Critic::new(&config.model, &mut weights, &device)?,
+            ))
         };
         let checkpoints = run_dir.checkpoints_dir();
         for (_, path) in list_checkpoints(&checkpoints) {
@@ -177,12 +196,19 @@ impl<B: AutodiffBackend> Trainer<B> {
                     std::fs::write(&config_path, config.to_toml())
                         .map_err(|source| TrainError::io(&config_path, source))?;
                     let trainer = Self::assemble(config, data, run_dir, device, parts, history)?;
-                    return Ok(Resumed { trainer, checkpoint: path, skipped });
+                    return Ok(Resumed {
+                        trainer,
+                        checkpoint: path,
+                        skipped,
+                    });
                 }
                 Err(err) => skipped.push(err),
             }
         }
-        Err(TrainError::NoCheckpoint { path: checkpoints, tried: skipped.iter().map(ToString::to_string).collect() })
+        Err(TrainError::NoCheckpoint {
+            path: checkpoints,
+            tried: skipped.iter().map(ToString::to_string).collect(),
+        })
     }
 
     /// Decodes a verified checkpoint into networks, optimizers and streams.
@@ -209,9 +235,24 @@ impl<B: AutodiffBackend> Trainer<B> {
         let critic_optimizer = NetworkOptimizer::new(&config.optimizer.critic)
             .load_bytes(next(), device)
             .map_err(record_error("critic-optimizer.bin"))?;
-        let batches = ShuffledBatches::restore(data.len(), config.data.batch_size, data_order_seed(config.seed), state.shuffle.clone())
-            .map_err(|err| CheckpointError::State { path: path.join("state.json"), reason: err.to_string() })?;
-        Ok(Restored { generator, critic, generator_optimizer, critic_optimizer, batches, state })
+        let batches = ShuffledBatches::restore(
+            data.len(),
+            config.data.batch_size,
+            data_order_seed(config.seed),
+            state.shuffle.clone(),
+        )
+        .map_err(|err| CheckpointError::State {
+            path: path.join("state.json"),
+            reason: err.to_string(),
+        })?;
+        Ok(Restored {
+            generator,
+            critic,
+            generator_optimizer,
+            critic_optimizer,
+            batches,
+            state,
+        })
     }
 
     /// A trainer from its parts; `history` is the metrics already logged.
@@ -223,7 +264,14 @@ impl<B: AutodiffBackend> Trainer<B> {
         parts: Restored<B>,
         history: Vec<StepMetrics>,
     ) -> Result<Self, TrainError> {
-        let Restored { generator, critic, generator_optimizer, critic_optimizer, batches, state } = parts;
+        let Restored {
+            generator,
+            critic,
+            generator_optimizer,
+            critic_optimizer,
+            batches,
+            state,
+        } = parts;
         Ok(Self {
             metrics: MetricsLog::open(&run_dir.metrics())?,
             config,
@@ -328,9 +376,17 @@ impl<B: AutodiffBackend> Trainer<B> {
             gradient_penalty: penalty,
             elapsed_s: self.elapsed(),
         };
-        let checks = [("critic_loss", loss), ("generator_loss", generator_loss), ("gradient_penalty", penalty.unwrap_or(0.0))];
+        let checks = [
+            ("critic_loss", loss),
+            ("generator_loss", generator_loss),
+            ("gradient_penalty", penalty.unwrap_or(0.0)),
+        ];
         if let Some((name, value)) = checks.into_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(TrainError::NonFinite { step: self.step, loss: name, value });
+            return Err(TrainError::NonFinite {
+                step: self.step,
+                loss: name,
+                value,
+            });
         }
         Ok(metrics)
     }
@@ -340,7 +396,9 @@ impl<B: AutodiffBackend> Trainer<B> {
     pub fn critic_step(&mut self) -> Result<CriticStepMetrics, TrainError> {
         let batch_size = self.config.data.batch_size;
         let real = self.data.batch::<B>(&self.batches.next_batch(), &self.device);
-        let noise = self.training_noise.normal::<B>(batch_size, self.config.model.latent_dim, &self.device);
+        let noise = self
+            .training_noise
+            .normal::<B>(batch_size, self.config.model.latent_dim, &self.device);
         // The fake batch trains the critic only: detached, no gradient reaches the generator.
         let fake = self.generator.forward(noise).detach();
         let penalty_at = match self.config.lipschitz {
@@ -367,14 +425,18 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// One generator update with `L_G = −mean D(G(z))`; only the generator is stepped.
     /// Returns `L_G`.
     pub fn generator_step(&mut self) -> Result<f64, TrainError> {
-        let noise = self.training_noise.normal::<B>(self.config.data.batch_size, self.config.model.latent_dim, &self.device);
+        let noise =
+            self.training_noise
+                .normal::<B>(self.config.data.batch_size, self.config.model.latent_dim, &self.device);
         let fake = self.generator.forward(noise);
         let loss = self.critic.try_forward(fake)?.mean().neg();
         let value = scalar(loss.clone());
         // The critic's parameters receive gradients too; only the generator's are kept.
         let grads = GradientsParams::from_grads(loss.backward(), &self.generator);
         let learning_rate = self.config.optimizer.generator.learning_rate();
-        self.generator = self.generator_optimizer.step(learning_rate, self.generator.clone(), grads);
+        self.generator = self
+            .generator_optimizer
+            .step(learning_rate, self.generator.clone(), grads);
         Ok(value)
     }
 
@@ -393,7 +455,9 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// is a warning, not a reason to stop training.
     pub fn write_artifacts(&self, observer: &mut dyn TrainObserver) -> Result<Vec<PathBuf>, TrainError> {
         let samples = self.fixed_samples().into_data().convert::<f32>();
-        let pixels = samples.to_vec::<f32>().map_err(|err| TrainError::Internal(format!("{err:?}")))?;
+        let pixels = samples
+            .to_vec::<f32>()
+            .map_err(|err| TrainError::Internal(format!("{err:?}")))?;
         let grid = self.run_dir.sample_grid(self.step);
         let model = &self.config.model;
         write_grid(&grid, &pixels, model.channels, model.image_size, GRID_COLUMNS)?;

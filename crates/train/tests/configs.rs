@@ -21,14 +21,41 @@ fn seed_configs_equal_the_presets() {
 fn seed_presets_have_the_seed_hyperparameters() {
     use wgan_train::{LipschitzConstraint, OptimizerConfig};
     let wgan = RunConfig::preset(Variant::Wgan);
-    assert_eq!((wgan.model.dim, wgan.data.batch_size, wgan.schedule.n_critic, wgan.schedule.steps), (128, 64, 5, 2000));
-    assert!(matches!(wgan.optimizer.critic, OptimizerConfig::RmsProp { learning_rate: 5e-5, .. }));
+    assert_eq!(
+        (
+            wgan.model.dim,
+            wgan.data.batch_size,
+            wgan.schedule.n_critic,
+            wgan.schedule.steps
+        ),
+        (128, 64, 5, 2000)
+    );
+    assert!(matches!(
+        wgan.optimizer.critic,
+        OptimizerConfig::RmsProp {
+            learning_rate: 5e-5,
+            ..
+        }
+    ));
     assert_eq!(wgan.lipschitz, LipschitzConstraint::WeightClip { clip_value: 0.01 });
     let gp = RunConfig::preset(Variant::WganGp);
-    assert_eq!((gp.model.dim, gp.data.batch_size, gp.schedule.n_critic, gp.schedule.steps), (128, 64, 5, 5000));
+    assert_eq!(
+        (
+            gp.model.dim,
+            gp.data.batch_size,
+            gp.schedule.n_critic,
+            gp.schedule.steps
+        ),
+        (128, 64, 5, 5000)
+    );
     assert_eq!(
         gp.optimizer.generator,
-        OptimizerConfig::Adam { learning_rate: 1e-4, beta1: 0.5, beta2: 0.9, epsilon: 1e-7 }
+        OptimizerConfig::Adam {
+            learning_rate: 1e-4,
+            beta1: 0.5,
+            beta2: 0.9,
+            epsilon: 1e-7
+        }
     );
     assert_eq!(gp.lipschitz, LipschitzConstraint::GradientPenalty { lambda: 10.0 });
 }

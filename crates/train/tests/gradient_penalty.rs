@@ -74,8 +74,12 @@ struct FlattenGrads<'a>(&'a <Ad as burn::tensor::backend::AutodiffBackend>::Grad
 
 impl ModuleVisitor<Ad> for FlattenGrads<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<Ad, D>>) {
-        let grad = param.val().grad(self.0).expect("every critic parameter gets a gradient");
-        self.1.extend(grad.cast(DType::F64).into_data().to_vec::<f64>().unwrap());
+        let grad = param
+            .val()
+            .grad(self.0)
+            .expect("every critic parameter gets a gradient");
+        self.1
+            .extend(grad.cast(DType::F64).into_data().to_vec::<f64>().unwrap());
     }
 }
 
@@ -146,7 +150,11 @@ fn gradient_penalty_gradient_matches_finite_differences_in_f64() {
         // Relative error with a floor of 1e-6: the f64 central difference itself is only
         // resolved to about 1e-9 absolute (rounding of a loss of order 10 over 2h = 2e-6).
         let (error, index) = worst_relative_error(&analytic, &numeric, 1e-6);
-        let max_abs = analytic.iter().zip(&numeric).map(|(a, n)| (a - n).abs()).fold(0.0, f64::max);
+        let max_abs = analytic
+            .iter()
+            .zip(&numeric)
+            .map(|(a, n)| (a - n).abs())
+            .fold(0.0, f64::max);
         println!(
             "conv_bias={conv_bias}: {} parameters, worst relative error {error:.3e} \
              (analytic {:.6e}, numeric {:.6e}), worst absolute error {max_abs:.3e}",
@@ -154,7 +162,12 @@ fn gradient_penalty_gradient_matches_finite_differences_in_f64() {
             analytic[index],
             numeric[index]
         );
-        assert!(error < 1e-4, "parameter {index}: analytic {} vs numeric {}", analytic[index], numeric[index]);
+        assert!(
+            error < 1e-4,
+            "parameter {index}: analytic {} vs numeric {}",
+            analytic[index],
+            numeric[index]
+        );
     }
 }
 
@@ -174,7 +187,10 @@ fn dropping_the_penalty_gradient_would_be_caught() {
     let mut visitor = FlattenGrads(&grads, Vec::new());
     f64_critic.visit(&mut visitor);
     let (error, _) = worst_relative_error(&visitor.1, &numeric, 1e-6);
-    assert!(error > 1e-2, "a detached penalty must be detected, worst error only {error:e}");
+    assert!(
+        error > 1e-2,
+        "a detached penalty must be detected, worst error only {error:e}"
+    );
 }
 
 #[test]
@@ -186,6 +202,10 @@ fn f32_gradient_agrees_with_f64() {
     let scale = exact.iter().fold(0.0f64, |m, g| m.max(g.abs()));
     let (error, index) = worst_relative_error(&single, &exact, 1e-3 * scale);
     println!("f32 vs f64: worst relative error {error:.3e}");
-    assert!(error < 1e-3, "parameter {index}: f32 {} vs f64 {}", single[index], exact[index]);
+    assert!(
+        error < 1e-3,
+        "parameter {index}: f32 {} vs f64 {}",
+        single[index],
+        exact[index]
+    );
 }
-

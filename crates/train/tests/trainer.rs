@@ -18,7 +18,11 @@ fn squares(copies: usize) -> (ImageSet, Vec<Vec<f32>>) {
             (0..size * size)
                 .map(|p| {
                     let (y, x) = (p / size, p % size);
-                    if (top..top + 6).contains(&y) && (left..left + 6).contains(&x) { 1.0 } else { -1.0 }
+                    if (top..top + 6).contains(&y) && (left..left + 6).contains(&x) {
+                        1.0
+                    } else {
+                        -1.0
+                    }
                 })
                 .collect()
         })
@@ -54,7 +58,10 @@ fn trainer(config: RunConfig) -> (Trainer<Ad>, tempfile::TempDir) {
 
 /// Trainable tensors only (BatchNorm running statistics excluded), in a fixed order.
 fn generator_weights(generator: &Generator<Ad>) -> Vec<TensorData> {
-    let mut out = vec![generator.project.weight.val().into_data(), generator.project_norm.gamma.val().into_data()];
+    let mut out = vec![
+        generator.project.weight.val().into_data(),
+        generator.project_norm.gamma.val().into_data(),
+    ];
     for block in &generator.blocks {
         out.push(block.conv.weight.val().into_data());
         out.push(block.norm.beta.val().into_data());
@@ -75,11 +82,22 @@ fn each_step_updates_only_its_own_network() {
         let (mut trainer, _dir) = trainer(tiny_config(variant));
         let (generator, critic) = (generator_weights(trainer.generator()), critic_weights(trainer.critic()));
         trainer.critic_step().unwrap();
-        assert_eq!(generator_weights(trainer.generator()), generator, "{variant:?}: critic step moved the generator");
+        assert_eq!(
+            generator_weights(trainer.generator()),
+            generator,
+            "{variant:?}: critic step moved the generator"
+        );
         let critic_after = critic_weights(trainer.critic());
-        assert!(critic_after.iter().zip(&critic).all(|(a, b)| a != b), "{variant:?}: critic step left a layer unchanged");
+        assert!(
+            critic_after.iter().zip(&critic).all(|(a, b)| a != b),
+            "{variant:?}: critic step left a layer unchanged"
+        );
         trainer.generator_step().unwrap();
-        assert_eq!(critic_weights(trainer.critic()), critic_after, "{variant:?}: generator step moved the critic");
+        assert_eq!(
+            critic_weights(trainer.critic()),
+            critic_after,
+            "{variant:?}: generator step moved the critic"
+        );
         let generator_after = generator_weights(trainer.generator());
         assert!(
             generator_after.iter().zip(&generator).all(|(a, b)| a != b),
@@ -92,25 +110,51 @@ fn each_step_updates_only_its_own_network() {
 fn weight_clipping_bounds_every_critic_parameter() {
     let mut config = tiny_config(Variant::Wgan);
     // A large step so that, unclipped, parameters would leave the interval.
-    config.optimizer.critic = OptimizerConfig::RmsProp { learning_rate: 0.05, alpha: 0.9, epsilon: 1e-7 };
+    config.optimizer.critic = OptimizerConfig::RmsProp {
+        learning_rate: 0.05,
+        alpha: 0.9,
+        epsilon: 1e-7,
+    };
     let clip = 0.01f32;
-    config.lipschitz = LipschitzConstraint::WeightClip { clip_value: f64::from(clip) };
+    config.lipschitz = LipschitzConstraint::WeightClip {
+        clip_value: f64::from(clip),
+    };
     let (mut trainer, _dir) = trainer(config);
     let largest = |critic: &Critic<Ad>| {
         let mut largest = 0.0f32;
         for tensor in critic_weights(critic) {
-            largest = tensor.to_vec::<f32>().unwrap().iter().fold(largest, |m, v| m.max(v.abs()));
+            largest = tensor
+                .to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .fold(largest, |m, v| m.max(v.abs()));
         }
         largest
     };
-    assert!(largest(trainer.critic()) > clip, "initial weights exceed the clip value");
+    assert!(
+        largest(trainer.critic()) > clip,
+        "initial weights exceed the clip value"
+    );
     for _ in 0..3 {
         trainer.critic_step().unwrap();
-        let biases = trainer.critic().blocks.iter().filter_map(|b| b.conv.bias.as_ref()).map(|b| b.val());
+        let biases = trainer
+            .critic()
+            .blocks
+            .iter()
+            .filter_map(|b| b.conv.bias.as_ref())
+            .map(|b| b.val());
         let bias_max = biases.fold(0.0f32, |m, b| m.max(b.abs().max().into_scalar()));
         assert!(largest(trainer.critic()) <= clip, "weights outside [-c, c]");
         assert!(bias_max <= clip, "biases outside [-c, c]");
-        let gamma = trainer.critic().blocks[1].norm.as_ref().unwrap().gamma.val().abs().max().into_scalar();
+        let gamma = trainer.critic().blocks[1]
+            .norm
+            .as_ref()
+            .unwrap()
+            .gamma
+            .val()
+            .abs()
+            .max()
+            .into_scalar();
         assert!(gamma <= clip, "BatchNorm γ is a parameter and is clipped too");
     }
 }
@@ -130,7 +174,10 @@ fn nearest_member_distance(samples: &[f32], family: &[Vec<f32>]) -> (f64, usize)
                 (sq / len as f64).sqrt()
             })
             .enumerate()
-            .fold((0, f64::INFINITY), |best, (i, d)| if d < best.1 { (i, d) } else { best });
+            .fold(
+                (0, f64::INFINITY),
+                |best, (i, d)| if d < best.1 { (i, d) } else { best },
+            );
         covered[index] = true;
         total += distance;
     }
@@ -145,7 +192,12 @@ fn sample_distance(trainer: &Trainer<Ad>, family: &[Vec<f32>]) -> (f64, usize) {
 #[test]
 fn wgan_gp_learns_a_family_of_squares() {
     let mut config = tiny_config(Variant::WganGp);
-    let adam = OptimizerConfig::Adam { learning_rate: 1e-3, beta1: 0.5, beta2: 0.9, epsilon: 1e-7 };
+    let adam = OptimizerConfig::Adam {
+        learning_rate: 1e-3,
+        beta1: 0.5,
+        beta2: 0.9,
+        epsilon: 1e-7,
+    };
     config.optimizer.critic = adam;
     config.optimizer.generator = adam;
     config.schedule.steps = 300;
@@ -155,7 +207,12 @@ fn wgan_gp_learns_a_family_of_squares() {
     let (before, _) = sample_distance(&trainer, &family);
     trainer.run(&mut Silent).unwrap();
     let (after, covered) = sample_distance(&trainer, &family);
-    println!("nearest-square RMS distance: {before:.3} before, {after:.3} after 300 steps; {covered}/4 squares generated");
-    assert!(after < 0.5 * before, "distance fell only from {before:.3} to {after:.3}");
+    println!(
+        "nearest-square RMS distance: {before:.3} before, {after:.3} after 300 steps; {covered}/4 squares generated"
+    );
+    assert!(
+        after < 0.5 * before,
+        "distance fell only from {before:.3} to {after:.3}"
+    );
     assert!(covered >= 3, "mode collapse: only {covered} of 4 squares generated");
 }

@@ -37,7 +37,12 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<()> {
 
 fn render(name: &str, summary: &NetworkSummary) -> String {
     let mut out = String::new();
-    let width = summary.layers.iter().map(|l| l.layer.chars().count()).max().unwrap_or(0);
+    let width = summary
+        .layers
+        .iter()
+        .map(|l| l.layer.chars().count())
+        .max()
+        .unwrap_or(0);
     let _ = writeln!(out, "{name}:");
     for layer in &summary.layers {
         let shape = format!("{:?}", layer.output_shape);
@@ -49,7 +54,11 @@ fn render(name: &str, summary: &NetworkSummary) -> String {
             thousands(layer.trainable_params)
         );
     }
-    let _ = writeln!(out, "  {name} trainable parameters: {}", thousands(summary.trainable_params));
+    let _ = writeln!(
+        out,
+        "  {name} trainable parameters: {}",
+        thousands(summary.trainable_params)
+    );
     out
 }
 

@@ -26,7 +26,11 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
     let with = |extension: &str| PathBuf::from(format!("{}.{extension}", base.display()));
     let (channels, size) = (model.channels, model.image_size);
     write_grid(&with("png"), &samples, channels, size, GRID_COLUMNS)?;
-    write_npy(&with("npy"), &samples, &[args.n as u64, channels as u64, size as u64, size as u64])?;
+    write_npy(
+        &with("npy"),
+        &samples,
+        &[args.n as u64, channels as u64, size as u64, size as u64],
+    )?;
     write_npy(&with("noise.npy"), &noise, &[args.n as u64, model.latent_dim as u64])?;
     eprintln!("generator: {} (step {})", loaded.checkpoint.display(), loaded.step);
     for extension in ["png", "npy", "noise.npy"] {

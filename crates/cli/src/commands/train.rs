@@ -60,14 +60,18 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     let outcome = match device {
         DeviceChoice::Cpu => {
             eprintln!("device: cpu (flex)");
-            let mut trainer = start::<Autodiff<Flex>>(args.resume.is_some(), config, data, run_dir, Default::default())?;
+            let mut trainer =
+                start::<Autodiff<Flex>>(args.resume.is_some(), config, data, run_dir, Default::default())?;
             trainer.run(&mut progress)?
         }
     };
     match outcome {
         RunOutcome::Finished => Ok(0),
         RunOutcome::Stopped { step } => {
-            eprintln!("stopped at step {step}, checkpoint written; continue with: wgan train --resume {}", root.display());
+            eprintln!(
+                "stopped at step {step}, checkpoint written; continue with: wgan train --resume {}",
+                root.display()
+            );
             Ok(INTERRUPTED)
         }
     }
@@ -87,12 +91,17 @@ fn start<B: burn::tensor::backend::AutodiffBackend>(
         return Ok(Trainer::new(config, data, run_dir, device)?);
     }
     let root = run_dir.root().to_path_buf();
-    let resumed = Trainer::resume(config, data, run_dir, device).with_context(|| format!("resuming {}", root.display()))?;
+    let resumed =
+        Trainer::resume(config, data, run_dir, device).with_context(|| format!("resuming {}", root.display()))?;
     for skipped in &resumed.skipped {
         eprintln!("warning: skipped checkpoint: {skipped}");
     }
     let step = resumed.trainer.step();
-    eprintln!("resuming {} from {} (step {step})", root.display(), resumed.checkpoint.display());
+    eprintln!(
+        "resuming {} from {} (step {step})",
+        root.display(),
+        resumed.checkpoint.display()
+    );
     if step >= resumed.trainer.config().schedule.steps {
         eprintln!("the run already finished at step {step}; extend it with --steps N");
     }
