@@ -11,6 +11,21 @@ fn smoke_config() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.toml")
 }
 
+/// `wgan train` on the smoke config into `run`, reading the IDX files in `data`.
+fn smoke_train_args(run: &Path, data: &Path) -> Vec<String> {
+    let config = smoke_config();
+    [
+        "train".to_string(),
+        "--config".into(),
+        config.display().to_string(),
+        "--out".into(),
+        run.display().to_string(),
+        "--set".into(),
+        format!("data.path={}", data.display()),
+    ]
+    .into()
+}
+
 /// Writes raw (uncompressed) Fashion-MNIST-named training files: `count` 28×28 images of
 /// diagonal stripes and their labels.
 fn write_training_files(dir: &Path, count: u32) {
@@ -37,17 +52,8 @@ fn smoke_run_writes_every_artifact() {
     std::fs::create_dir(&data).unwrap();
     write_training_files(&data, 64);
     let run = dir.path().join("run");
-    let data_override = format!("data.path={}", data.display());
-    let config = smoke_config();
-    let args = [
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--set",
-        &data_override,
-    ];
+    let args = smoke_train_args(&run, &data);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = wgan(&args);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
@@ -169,18 +175,9 @@ fn smoke_run_writes_every_artifact() {
 #[test]
 fn missing_data_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    let config = smoke_config();
-    let data_override = format!("data.path={}", dir.path().join("nowhere").display());
     let run = dir.path().join("run");
-    let output = wgan(&[
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        run.to_str().unwrap(),
-        "--set",
-        &data_override,
-    ]);
+    let args = smoke_train_args(&run, &dir.path().join("nowhere"));
+    let output = wgan(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("train-images-idx3-ubyte.gz not found"), "{stderr}");
@@ -213,18 +210,10 @@ fn killed_and_interrupted_runs_resume_and_match_an_uninterrupted_one() {
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
     write_training_files(&data, 64);
-    let config = smoke_config();
-    let data_override = format!("data.path={}", data.display());
     let train = |run: &Path| {
         Command::new(env!("CARGO_BIN_EXE_wgan"))
-            .args([
-                "train",
-                "--config",
-                config.to_str().unwrap(),
-                "--out",
-                run.to_str().unwrap(),
-            ])
-            .args(["--set", &data_override, "--set", "schedule.checkpoint_interval=4"])
+            .args(smoke_train_args(run, &data))
+            .args(["--set", "schedule.checkpoint_interval=4"])
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap()
