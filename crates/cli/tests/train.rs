@@ -1,56 +1,15 @@
 //! `wgan train` and `wgan plot` end to end on the smoke config with generated IDX files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn wgan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wgan")).args(args).output().unwrap()
-}
+use std::path::Path;
+use std::process::Command;
 
-fn smoke_config() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/smoke.toml")
-}
-
-/// `wgan train` on the smoke config into `run`, reading the IDX files in `data`.
-fn smoke_train_args(run: &Path, data: &Path) -> Vec<String> {
-    let config = smoke_config();
-    [
-        "train".to_string(),
-        "--config".into(),
-        config.display().to_string(),
-        "--out".into(),
-        run.display().to_string(),
-        "--set".into(),
-        format!("data.path={}", data.display()),
-    ]
-    .into()
-}
-
-/// Writes raw (uncompressed) Fashion-MNIST-named training files: `count` 28×28 images of
-/// diagonal stripes and their labels.
-fn write_training_files(dir: &Path, count: u32) {
-    let mut images = Vec::new();
-    for value in [2051u32, count, 28, 28] {
-        images.extend(value.to_be_bytes());
-    }
-    for i in 0..count {
-        images.extend((0..28 * 28u32).map(|p| if (p / 28 + p % 28 + i) % 7 < 3 { 255u8 } else { 0 }));
-    }
-    let mut labels = Vec::new();
-    for value in [2049u32, count] {
-        labels.extend(value.to_be_bytes());
-    }
-    labels.extend((0..count).map(|i| (i % 10) as u8));
-    std::fs::write(dir.join("train-images-idx3-ubyte"), images).unwrap();
-    std::fs::write(dir.join("train-labels-idx1-ubyte"), labels).unwrap();
-}
+use common::{losses, smoke_train_args, wait_for_steps, wgan, with_training_data};
 
 #[test]
 fn smoke_run_writes_every_artifact() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_training_files(&data, 64);
+    let (dir, data) = with_training_data();
     let run = dir.path().join("run");
     let args = smoke_train_args(&run, &data);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -186,30 +145,9 @@ fn missing_data_is_a_clear_error() {
     assert!(!run.exists(), "no run directory for a run that never started");
 }
 
-/// Metrics without the wall-clock field, for comparing two runs.
-fn losses(run: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
-    text.lines()
-        .map(|line| {
-            let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
-            value.as_object_mut().unwrap().remove("elapsed_s");
-            value
-        })
-        .collect()
-}
-
-fn losses_logged(run: &Path) -> usize {
-    std::fs::read_to_string(run.join("metrics.jsonl"))
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
-}
-
 #[test]
 fn killed_and_interrupted_runs_resume_and_match_an_uninterrupted_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    write_training_files(&data, 64);
+    let (dir, data) = with_training_data();
     let train = |run: &Path| {
         Command::new(env!("CARGO_BIN_EXE_wgan"))
             .args(smoke_train_args(run, &data))
@@ -225,11 +163,7 @@ fn killed_and_interrupted_runs_resume_and_match_an_uninterrupted_one() {
     // SIGKILL once a few steps are logged past the first checkpoints.
     let killed = dir.path().join("killed");
     let mut child = train(&killed);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while losses_logged(&killed) < 11 {
-        assert!(std::time::Instant::now() < deadline, "run made no progress");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_steps(&killed, 11);
     child.kill().unwrap();
     child.wait().unwrap();
     let logged = losses(&killed).len();
@@ -257,11 +191,7 @@ fn killed_and_interrupted_runs_resume_and_match_an_uninterrupted_one() {
     // resuming from that checkpoint continues exactly.
     let interrupted = dir.path().join("interrupted");
     let mut child = train(&interrupted);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while losses_logged(&interrupted) < 6 {
-        assert!(std::time::Instant::now() < deadline, "run made no progress");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_steps(&interrupted, 6);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -154,15 +154,12 @@ pub fn write_checkpoint(
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(|source| TrainError::io(&partial, source))?;
     }
-    std::fs::create_dir(&partial).map_err(|source| TrainError::io(&partial, source))?;
-    state.checksums.clear();
-    for (file, bytes) in CHECKPOINT_FILES.iter().zip(files) {
-        write_synced(&partial.join(file), bytes)?;
-        state.checksums.push((file.to_string(), sha256_hex(bytes)));
+    let written = write_partial(&partial, &mut state, files);
+    if written.is_err() {
+        // Free the space a full disk needs back; the partial directory is never read anyway.
+        let _ = std::fs::remove_dir_all(&partial);
     }
-    let json = serde_json::to_vec_pretty(&state).map_err(|err| TrainError::Internal(err.to_string()))?;
-    write_synced(&partial.join("state.json"), &json)?;
-    sync_dir(&partial)?;
+    written?;
     let target = checkpoints.join(&name);
     if target.exists() {
         // Same step written again (a resumed run finishing where it started): same content.
@@ -171,6 +168,19 @@ pub fn write_checkpoint(
     std::fs::rename(&partial, &target).map_err(|source| TrainError::io(&target, source))?;
     sync_dir(checkpoints)?;
     Ok(target)
+}
+
+/// Writes every file of a checkpoint into the directory `partial` and syncs it.
+fn write_partial(partial: &Path, state: &mut CheckpointState, files: &[Vec<u8>; 4]) -> Result<(), TrainError> {
+    std::fs::create_dir(partial).map_err(|source| TrainError::io(partial, source))?;
+    state.checksums.clear();
+    for (file, bytes) in CHECKPOINT_FILES.iter().zip(files) {
+        write_synced(&partial.join(file), bytes)?;
+        state.checksums.push((file.to_string(), sha256_hex(bytes)));
+    }
+    let json = serde_json::to_vec_pretty(&*state).map_err(|err| TrainError::Internal(err.to_string()))?;
+    write_synced(&partial.join("state.json"), &json)?;
+    sync_dir(partial)
 }
 
 /// Reads and verifies the checkpoint in `dir`: format version, checksums, architecture.

@@ -77,6 +77,23 @@ pub enum TrainError {
         /// The file that marks it as used.
         marker: &'static str,
     },
+    /// Another live process is training in the run directory.
+    #[error("{}: run directory is in use by {}; wait for it to finish or stop it first", path.display(), if owner.is_empty() { "another process" } else { owner.as_str() })]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// Who holds it, as written in the lock file (e.g. `process 1234`).
+        owner: String,
+    },
+    /// A checkpoint could not be written (for example, the disk is full); the checkpoints
+    /// written before it are untouched.
+    #[error("step {step}: cannot write the checkpoint ({reason}); earlier checkpoints are intact")]
+    CheckpointWrite {
+        /// The step being checkpointed.
+        step: u64,
+        /// What failed.
+        reason: Box<TrainError>,
+    },
     /// A metrics file has a line that is not a metrics record.
     #[error("{}:{line}: not a metrics record: {reason}", path.display())]
     Metrics {

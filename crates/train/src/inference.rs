@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::nn::BatchNorm;
 use burn::nn::conv::Conv2d;
-use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use wgan_model::{Generator, ModelConfig};
 
 use crate::checkpoint::{CheckpointState, list_checkpoints, read_checkpoint};
+use crate::record::decode_record;
 use crate::{NoiseSource, RunDir, Stream, TrainError};
 
 /// A generator loaded for inference, with where it came from.
@@ -60,9 +60,8 @@ fn load_one<B: Backend>(path: &Path, device: &B::Device) -> Result<LoadedGenerat
     let mut rng = crate::stream_rng(0, Stream::Weights);
     let generator = Generator::new(&state.model, &mut rng, device).map_err(|err| err.to_string())?;
     let bytes = loaded.files.into_iter().next().unwrap_or_default();
-    let record = BinBytesRecorder::<FullPrecisionSettings, Vec<u8>>::default()
-        .load(bytes, device)
-        .map_err(|err| format!("{}: {err}", path.join("generator.bin").display()))?;
+    let record =
+        decode_record(bytes, device).map_err(|err| format!("{}: {err}", path.join("generator.bin").display()))?;
     Ok(LoadedGenerator {
         generator: generator.load_record(record),
         model: state.model,

@@ -15,7 +15,9 @@ mod observer;
 mod optim;
 mod optimizer;
 mod plot;
+mod record;
 mod run_dir;
+mod run_lock;
 mod trainer;
 
 pub use checkpoint::{
@@ -36,4 +38,5 @@ pub use optim::NetworkOptimizer;
 pub use optimizer::OptimizerConfig;
 pub use plot::plot_losses;
 pub use run_dir::{RunDir, read_npy, write_npy};
+pub use run_lock::{LOCK_FILE, RunLock};
 pub use trainer::{CriticStepMetrics, GRID_IMAGES, Resumed, RunOutcome, Trainer};

@@ -3,10 +3,11 @@
 use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer, RmsProp, RmsPropConfig};
-use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+use burn::record::Recorder;
 use burn::tensor::backend::AutodiffBackend;
 
 use crate::OptimizerConfig;
+use crate::record::{CheckpointRecorder, decode_record};
 
 /// Adam or RMSprop for a module `M`, as configured.
 pub enum NetworkOptimizer<M: AutodiffModule<B>, B: AutodiffBackend> {
@@ -43,7 +44,7 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> NetworkOptimizer<M, B> {
 
     /// The optimizer state (moments, step counts, keyed by ParamId) as bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
-        let recorder = BinBytesRecorder::<FullPrecisionSettings, Vec<u8>>::default();
+        let recorder = CheckpointRecorder::default();
         let bytes = match self {
             Self::Adam(optimizer) => recorder.record(optimizer.to_record(), ()),
             Self::RmsProp(optimizer) => recorder.record(optimizer.to_record(), ()),
@@ -53,14 +54,9 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> NetworkOptimizer<M, B> {
 
     /// Replaces the optimizer state with one saved by [`NetworkOptimizer::to_bytes`].
     pub fn load_bytes(self, bytes: Vec<u8>, device: &B::Device) -> Result<Self, String> {
-        let recorder = BinBytesRecorder::<FullPrecisionSettings, Vec<u8>>::default();
         Ok(match self {
-            Self::Adam(optimizer) => {
-                Self::Adam(optimizer.load_record(recorder.load(bytes, device).map_err(|err| err.to_string())?))
-            }
-            Self::RmsProp(optimizer) => {
-                Self::RmsProp(optimizer.load_record(recorder.load(bytes, device).map_err(|err| err.to_string())?))
-            }
+            Self::Adam(optimizer) => Self::Adam(optimizer.load_record(decode_record(bytes, device)?)),
+            Self::RmsProp(optimizer) => Self::RmsProp(optimizer.load_record(decode_record(bytes, device)?)),
         })
     }
 

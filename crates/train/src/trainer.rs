@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use burn::module::{AutodiffModule, Module};
 use burn::optim::GradientsParams;
-use burn::record::{BinBytesRecorder, FullPrecisionSettings, Recorder};
+use burn::record::Recorder;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use wgan_data::{ImageSet, ShuffledBatches};
@@ -21,7 +21,9 @@ use crate::metrics::{MetricsLog, read_metrics};
 use crate::noise::{NoiseSource, Stream, data_order_seed, stream_rng};
 use crate::optim::NetworkOptimizer;
 use crate::plot::plot_losses;
+use crate::record::{CheckpointRecorder, decode_record};
 use crate::run_dir::write_npy;
+use crate::run_lock::RunLock;
 use crate::{LipschitzConstraint, RunConfig, RunDir, StepMetrics, TrainError, TrainObserver, critic_loss};
 
 /// Images in every sample grid (an 8×8 grid).
@@ -73,29 +75,29 @@ pub struct Trainer<B: AutodiffBackend> {
     started: Instant,
     /// Training seconds before `started` (earlier segments of a resumed run).
     elapsed_before: f64,
+    /// Held for the trainer's lifetime: one trainer per run directory.
+    lock: RunLock,
 }
 
 /// A resumed trainer, and the checkpoints that were skipped because they could not be loaded.
 pub struct Resumed<B: AutodiffBackend> {
     /// The trainer, at the checkpoint's step.
     pub trainer: Trainer<B>,
-    /// The checkpoint it continues from.
-    pub checkpoint: PathBuf,
+    /// The checkpoint it continues from; `None` when the run had not written one yet and
+    /// starts over from step 0 (deterministic, so nothing is lost).
+    pub checkpoint: Option<PathBuf>,
     /// Newer checkpoints that were rejected, with the reason.
     pub skipped: Vec<CheckpointError>,
 }
 
 fn module_bytes<B: Backend, M: Module<B>>(module: &M) -> Result<Vec<u8>, TrainError> {
-    BinBytesRecorder::<FullPrecisionSettings, Vec<u8>>::default()
+    CheckpointRecorder::default()
         .record(module.clone().into_record(), ())
         .map_err(|err| TrainError::Internal(format!("cannot serialise a network: {err}")))
 }
 
 fn load_module<B: Backend, M: Module<B>>(module: M, bytes: Vec<u8>, device: &B::Device) -> Result<M, String> {
-    let record = BinBytesRecorder::<FullPrecisionSettings, Vec<u8>>::default()
-        .load(bytes, device)
-        .map_err(|err| err.to_string())?;
-    Ok(module.load_record(record))
+    Ok(module.load_record(decode_record(bytes, device)?))
 }
 
 /// First value of a one-element tensor, as f64.
@@ -113,6 +115,18 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// Starts a new run in `run_dir`: builds both networks from the run seed, writes the
     /// resolved config and the fixed sample noise.
     pub fn new(config: RunConfig, data: ImageSet, run_dir: RunDir, device: B::Device) -> Result<Self, TrainError> {
+        let lock = RunLock::acquire(run_dir.root())?;
+        Self::start(config, data, run_dir, device, lock)
+    }
+
+    /// A run at step 0 in `run_dir`, whose lock is already held.
+    fn start(
+        config: RunConfig,
+        data: ImageSet,
+        run_dir: RunDir,
+        device: B::Device,
+        lock: RunLock,
+    ) -> Result<Self, TrainError> {
         let model = &config.model;
         if data.size != model.image_size {
             return Err(TrainError::Internal(format!(
@@ -152,7 +166,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             batches,
             state,
         };
-        Self::assemble(config, data, run_dir, device, parts, Vec::new())
+        Self::assemble(config, data, run_dir, device, parts, Vec::new(), lock)
     }
 
     /// Continues the run in `run_dir` from its newest checkpoint that loads, with `config`
@@ -164,6 +178,19 @@ impl<B: AutodiffBackend> Trainer<B> {
         run_dir: RunDir,
         device: B::Device,
     ) -> Result<Resumed<B>, TrainError> {
+        let lock = RunLock::acquire(run_dir.root())?;
+        let checkpoints = run_dir.checkpoints_dir();
+        let found = list_checkpoints(&checkpoints);
+        if found.is_empty() {
+            // Stopped before its first checkpoint: replaying from the seed is exact.
+            rewrite_metrics(&run_dir.metrics(), &[])?;
+            let trainer = Self::start(config, data, run_dir, device, lock)?;
+            return Ok(Resumed {
+                trainer,
+                checkpoint: None,
+                skipped: Vec::new(),
+            });
+        }
         let mut skipped = Vec::new();
         let fresh = |config: &RunConfig| -> Result<(Generator<B>, Critic<B>), TrainError> {
             let mut weights = stream_rng(config.seed, Stream::Weights);
@@ -172,8 +199,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 Critic::new(&config.model, &mut weights, &device)?,
             ))
         };
-        let checkpoints = run_dir.checkpoints_dir();
-        for (_, path) in list_checkpoints(&checkpoints) {
+        for (_, path) in found {
             let loaded = read_checkpoint(&path, &config.model);
             let restored = loaded.and_then(|loaded| {
                 let (generator, critic) = fresh(&config).map_err(|err| CheckpointError::Record {
@@ -195,10 +221,10 @@ impl<B: AutodiffBackend> Trainer<B> {
                     let config_path = run_dir.config();
                     std::fs::write(&config_path, config.to_toml())
                         .map_err(|source| TrainError::io(&config_path, source))?;
-                    let trainer = Self::assemble(config, data, run_dir, device, parts, history)?;
+                    let trainer = Self::assemble(config, data, run_dir, device, parts, history, lock)?;
                     return Ok(Resumed {
                         trainer,
-                        checkpoint: path,
+                        checkpoint: Some(path),
                         skipped,
                     });
                 }
@@ -263,6 +289,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         device: B::Device,
         parts: Restored<B>,
         history: Vec<StepMetrics>,
+        lock: RunLock,
     ) -> Result<Self, TrainError> {
         let Restored {
             generator,
@@ -290,6 +317,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             history,
             started: Instant::now(),
             elapsed_before: state.elapsed_s,
+            lock,
         })
     }
 
@@ -316,7 +344,10 @@ impl<B: AutodiffBackend> Trainer<B> {
             checksums: Vec::new(),
         };
         let checkpoints = self.run_dir.checkpoints_dir();
-        let path = write_checkpoint(&checkpoints, state, &files)?;
+        let path = write_checkpoint(&checkpoints, state, &files).map_err(|source| TrainError::CheckpointWrite {
+            step: self.step,
+            reason: Box::new(source),
+        })?;
         prune_checkpoints(&checkpoints, self.config.schedule.keep_checkpoints)?;
         Ok(path)
     }
@@ -472,6 +503,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             Err(err) => observer.warning(&err.to_string()),
         }
         Ok(written)
+    }
+
+    /// The owner named in a lock file this trainer took over because its process had died.
+    pub fn stale_lock_owner(&self) -> Option<&str> {
+        self.lock.stale_owner()
     }
 
     /// Generator steps completed.

@@ -86,7 +86,7 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
         let resumed =
             Trainer::<Ad>::resume(config(variant, 2 * HALF), data(), split_dir.clone(), Default::default()).unwrap();
         assert!(resumed.skipped.is_empty());
-        assert!(resumed.checkpoint.ends_with("step-000004"));
+        assert!(resumed.checkpoint.as_ref().unwrap().ends_with("step-000004"));
         let mut second = resumed.trainer;
         assert_eq!(second.step(), HALF);
         second.run(&mut Silent).unwrap();
@@ -125,6 +125,7 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
     )
     .unwrap();
     trainer.run(&mut Silent).unwrap();
+    drop(trainer);
     let checkpoints = list_checkpoints(&run.checkpoints_dir());
     assert_eq!(
         checkpoints.iter().map(|c| c.0).collect::<Vec<_>>(),
@@ -149,6 +150,7 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
         "{}",
         resumed.skipped[0]
     );
+    drop(resumed);
 
     // A different architecture is refused with the difference named.
     let mut wider = config(Variant::WganGp, 2 * HALF);
@@ -171,4 +173,137 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
         .unwrap()
         .to_string();
     assert!(err.contains("checkpoint format 99"), "{err}");
+}
+
+/// Copies the files of directory `from` into a fresh directory `to`.
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    if to.exists() {
+        std::fs::remove_dir_all(to).unwrap();
+    }
+    std::fs::create_dir(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// Bytes from a fixed-seed generator: what a disk or a bad copy may leave behind.
+fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    use rand::{RngCore, SeedableRng};
+    let mut bytes = vec![0; len];
+    rand_chacha::ChaCha8Rng::seed_from_u64(seed).fill_bytes(&mut bytes);
+    bytes
+}
+
+#[test]
+fn every_kind_of_damaged_checkpoint_is_named_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = RunDir::create(dir.path().join("run")).unwrap();
+    let mut trainer = Trainer::<Ad>::new(
+        config(Variant::WganGp, 2 * HALF),
+        data(),
+        run.clone(),
+        Default::default(),
+    )
+    .unwrap();
+    trainer.run(&mut Silent).unwrap();
+    drop(trainer);
+    let newest = list_checkpoints(&run.checkpoints_dir())[0].1.clone();
+    let pristine = dir.path().join("pristine");
+    copy_dir(&newest, &pristine);
+    let generator_len = std::fs::metadata(newest.join("generator.bin")).unwrap().len() as usize;
+    let optimizer_len = std::fs::metadata(newest.join("critic-optimizer.bin")).unwrap().len() as usize;
+
+    type Damage = Box<dyn Fn(&std::path::Path)>;
+    let cases: Vec<(&str, Damage, &str)> = vec![
+        (
+            "truncated network file",
+            Box::new(|dir| {
+                let bytes = std::fs::read(dir.join("critic.bin")).unwrap();
+                std::fs::write(dir.join("critic.bin"), &bytes[..bytes.len() / 2]).unwrap();
+            }),
+            "critic.bin: SHA-256 mismatch",
+        ),
+        (
+            "random bytes in a network file",
+            Box::new(move |dir| std::fs::write(dir.join("generator.bin"), random_bytes(generator_len, 1)).unwrap()),
+            "generator.bin: SHA-256 mismatch",
+        ),
+        (
+            "random bytes as the state file",
+            Box::new(|dir| std::fs::write(dir.join("state.json"), random_bytes(4096, 2)).unwrap()),
+            "state.json: corrupt state file",
+        ),
+        (
+            "empty state file",
+            Box::new(|dir| std::fs::write(dir.join("state.json"), "").unwrap()),
+            "state.json: corrupt state file",
+        ),
+        (
+            "state file cut short",
+            Box::new(|dir| {
+                let text = std::fs::read(dir.join("state.json")).unwrap();
+                std::fs::write(dir.join("state.json"), &text[..text.len() / 3]).unwrap();
+            }),
+            "state.json: corrupt state file",
+        ),
+        (
+            "missing optimizer file",
+            Box::new(|dir| std::fs::remove_file(dir.join("critic-optimizer.bin")).unwrap()),
+            "critic-optimizer.bin: No such file",
+        ),
+        (
+            "missing state file",
+            Box::new(|dir| std::fs::remove_file(dir.join("state.json")).unwrap()),
+            "state.json: No such file",
+        ),
+        (
+            "random bytes with a matching checksum",
+            Box::new(move |dir| {
+                let bytes = random_bytes(optimizer_len, 3);
+                let state = std::fs::read_to_string(dir.join("state.json")).unwrap();
+                let old = sha256_hex(&std::fs::read(dir.join("critic-optimizer.bin")).unwrap());
+                std::fs::write(dir.join("state.json"), state.replace(&old, &sha256_hex(&bytes))).unwrap();
+                std::fs::write(dir.join("critic-optimizer.bin"), bytes).unwrap();
+            }),
+            "critic-optimizer.bin: ",
+        ),
+        (
+            "newer format version",
+            Box::new(|dir| {
+                let text = std::fs::read_to_string(dir.join("state.json")).unwrap();
+                std::fs::write(dir.join("state.json"), text.replace("\"format\": 1", "\"format\": 99")).unwrap();
+            }),
+            "checkpoint format 99, this build reads format 1",
+        ),
+    ];
+    for (what, damage, expected) in &cases {
+        copy_dir(&pristine, &newest);
+        damage(&newest);
+        let resumed = Trainer::<Ad>::resume(
+            config(Variant::WganGp, 2 * HALF),
+            data(),
+            run.clone(),
+            Default::default(),
+        )
+        .unwrap_or_else(|err| panic!("{what}: no fallback: {err}"));
+        assert_eq!(
+            resumed.trainer.step(),
+            HALF,
+            "{what}: resumed from the previous checkpoint"
+        );
+        assert_eq!(resumed.skipped.len(), 1, "{what}");
+        let message = resumed.skipped[0].to_string();
+        assert!(message.contains(expected), "{what}: {message}");
+        assert!(
+            message.contains(newest.to_str().unwrap()),
+            "{what}: path not named: {message}"
+        );
+    }
+    println!("{} kinds of damaged checkpoint named and skipped", cases.len());
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

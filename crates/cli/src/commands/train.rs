@@ -88,7 +88,9 @@ fn start<B: burn::tensor::backend::AutodiffBackend>(
     if !resume {
         let run_dir = RunDir::create(run_dir.root())?;
         eprintln!("run directory: {}", run_dir.root().display());
-        return Ok(Trainer::new(config, data, run_dir, device)?);
+        let trainer = Trainer::new(config, data, run_dir, device)?;
+        warn_stale_lock(&trainer);
+        return Ok(trainer);
     }
     let root = run_dir.root().to_path_buf();
     let resumed =
@@ -96,16 +98,29 @@ fn start<B: burn::tensor::backend::AutodiffBackend>(
     for skipped in &resumed.skipped {
         eprintln!("warning: skipped checkpoint: {skipped}");
     }
+    warn_stale_lock(&resumed.trainer);
     let step = resumed.trainer.step();
-    eprintln!(
-        "resuming {} from {} (step {step})",
-        root.display(),
-        resumed.checkpoint.display()
-    );
+    match &resumed.checkpoint {
+        Some(checkpoint) => eprintln!(
+            "resuming {} from {} (step {step})",
+            root.display(),
+            checkpoint.display()
+        ),
+        None => eprintln!(
+            "resuming {}: no checkpoint was written yet, starting over from step 0",
+            root.display()
+        ),
+    }
     if step >= resumed.trainer.config().schedule.steps {
         eprintln!("the run already finished at step {step}; extend it with --steps N");
     }
     Ok(resumed.trainer)
+}
+
+fn warn_stale_lock<B: burn::tensor::backend::AutodiffBackend>(trainer: &Trainer<B>) {
+    if let Some(owner) = trainer.stale_lock_owner() {
+        eprintln!("note: took over a stale lock left by {owner}, which is no longer running");
+    }
 }
 
 /// Finds and loads the Fashion-MNIST training split at the model's image size.
