@@ -322,3 +322,37 @@ fn chaos_random_kills_lose_nothing() {
     assert!(expected == actual, "final parameters differ");
     println!("{kills} kills survived, final parameters identical");
 }
+
+#[test]
+fn a_blow_up_stops_naming_the_step_and_loss_and_keeps_the_last_checkpoint() {
+    let (dir, data) = with_training_data();
+    let run = dir.path().join("run");
+    let mut args = smoke_train_args(&run, &data);
+    args.extend(["--steps", "4", "--set", "schedule.checkpoint_interval=2"].map(String::from));
+    stderr_with_code(&wgan(&args.iter().map(String::as_str).collect::<Vec<_>>()), 0);
+    let kept = std::fs::read(run.join("checkpoints/step-000004/critic.bin")).unwrap();
+
+    // A learning rate of 1e30 sends the weights, then the losses, past f32.
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    let config: String = config
+        .lines()
+        .map(|line| {
+            if line.starts_with("learning_rate") {
+                "learning_rate = 1e30\n".to_string()
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    std::fs::write(run.join("config.toml"), config).unwrap();
+    let output = wgan(&["train", "--resume", run.to_str().unwrap(), "--steps", "30"]);
+    let stderr = stderr_with_code(&output, 2);
+    assert!(stderr.contains("step 5: critic_loss is "), "{stderr}");
+    assert!(stderr.contains("training stopped"), "{stderr}");
+    assert_eq!(losses(&run).len(), 4, "the non-finite step is not logged");
+    assert_eq!(checkpointed_step(&run), 4, "no checkpoint of the broken state");
+    assert_eq!(
+        std::fs::read(run.join("checkpoints/step-000004/critic.bin")).unwrap(),
+        kept
+    );
+}
