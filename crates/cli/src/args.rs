@@ -18,7 +18,7 @@ pub struct Cli {
 pub enum Command {
     /// Train a model and write a run directory (config, metrics, sample grids, plots).
     Train(TrainArgs),
-    /// Redraw a run directory's loss plot from its metrics.jsonl.
+    /// Redraw a run directory's plots from its metrics.jsonl.
     Plot(PlotArgs),
     /// Draw samples from a trained generator: FILE.png (grid) and FILE.npy ([N, C, H, W]).
     Sample(SampleArgs),
@@ -26,6 +26,64 @@ pub enum Command {
     Export(ExportArgs),
     /// Print the resolved configuration and a layer summary of both networks.
     Info(InfoArgs),
+    /// The Fashion-MNIST classifier behind `wgan eval`.
+    #[command(subcommand)]
+    Classifier(ClassifierCommand),
+    /// Measure sample quality: FD-FMNIST and the classifier Inception Score.
+    Eval(EvalArgs),
+}
+
+/// `wgan classifier ...`.
+#[derive(Debug, Subcommand)]
+pub enum ClassifierCommand {
+    /// Train the feature classifier on the Fashion-MNIST training set and report its test
+    /// accuracy.
+    Train(ClassifierTrainArgs),
+}
+
+/// `wgan classifier train`.
+#[derive(Debug, Args)]
+pub struct ClassifierTrainArgs {
+    /// Directory to save the classifier in (replaced if it exists).
+    #[arg(long, value_name = "PATH", default_value = wgan_eval::DEFAULT_CLASSIFIER_PATH)]
+    pub out: PathBuf,
+    /// Directory with the Fashion-MNIST IDX files (default: the standard search).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Passes over the training set.
+    #[arg(long, default_value_t = 5)]
+    pub epochs: usize,
+    /// Seed of the weights, data order and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Train on only the first N training images (quick checks; the saved classifier is
+    /// then not the documented one).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+}
+
+/// `wgan eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A run directory (its newest usable checkpoint) or one checkpoint directory.
+    #[arg(long, value_name = "RUN_DIR|CHECKPOINT", required_unless_present = "train_images")]
+    pub from: Option<PathBuf>,
+    /// Measure the first --samples images of the Fashion-MNIST training set instead of a
+    /// generator: the score of real data, the best a generator can hope for.
+    #[arg(long, conflicts_with = "from")]
+    pub train_images: bool,
+    /// Number of generated samples (or training images).
+    #[arg(long, default_value_t = wgan_eval::DEFAULT_SAMPLES)]
+    pub samples: usize,
+    /// The classifier directory written by `wgan classifier train`.
+    #[arg(long, value_name = "PATH", default_value = wgan_eval::DEFAULT_CLASSIFIER_PATH)]
+    pub classifier: PathBuf,
+    /// Directory with the Fashion-MNIST IDX files (default: the standard search).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `wgan sample`.
@@ -109,7 +167,7 @@ pub struct TrainArgs {
 /// `wgan plot`.
 #[derive(Debug, Args)]
 pub struct PlotArgs {
-    /// The run directory whose plots/losses.png to redraw.
+    /// The run directory whose plots to redraw.
     #[arg(value_name = "RUN_DIR")]
     pub run_dir: PathBuf,
 }

@@ -7,6 +7,7 @@
 
 mod args;
 mod commands;
+mod dataset;
 mod progress;
 mod settings;
 
@@ -40,6 +41,10 @@ fn is_user_error(cause: &(dyn std::error::Error + 'static)) -> bool {
     cause.is::<wgan_train::ConfigError>()
         || cause.is::<wgan_data::DataError>()
         || cause.is::<wgan_model::ModelError>()
+        || matches!(
+            cause.downcast_ref::<wgan_eval::EvalError>(),
+            Some(wgan_eval::EvalError::Io { .. } | wgan_eval::EvalError::Classifier { .. })
+        )
         || matches!(
             cause.downcast_ref::<wgan_train::TrainError>(),
             Some(

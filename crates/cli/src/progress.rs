@@ -71,6 +71,12 @@ impl TrainObserver for Progress {
     }
 
     fn step(&mut self, metrics: &StepMetrics) {
+        if let Some(quality) = &metrics.quality {
+            self.print(&format!(
+                "step {}: FD-FMNIST {:.3}  IS {:.3} ± {:.3}",
+                metrics.step, quality.fd_fmnist, quality.inception_score, quality.inception_score_std
+            ));
+        }
         if let Some(bar) = &self.bar {
             bar.set_position(metrics.step);
             bar.set_message(losses(metrics));

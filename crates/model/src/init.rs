@@ -26,7 +26,7 @@ fn param<B: Backend, const D: usize>(values: Vec<f32>, shape: [usize; D], device
 /// A square convolution with 'same' output size `ceil(input / stride)`, padded symmetrically
 /// by `kernel / 2` (PyTorch's `padding=2` for 5×5), with Keras' initialisation:
 /// Glorot-uniform weights and zero biases.
-pub(crate) fn conv<B: Backend>(
+pub fn conv<B: Backend>(
     channels: [usize; 2],
     kernel: usize,
     stride: usize,
@@ -50,7 +50,7 @@ pub(crate) fn conv<B: Backend>(
 }
 
 /// A dense layer `y = x·W + b` with `W: [d_input, d_output]` Glorot-uniform and `b` zero.
-pub(crate) fn linear<B: Backend>(d_input: usize, d_output: usize, rng: &mut impl Rng, device: &B::Device) -> Linear<B> {
+pub fn linear<B: Backend>(d_input: usize, d_output: usize, rng: &mut impl Rng, device: &B::Device) -> Linear<B> {
     let mut linear = LinearConfig::new(d_input, d_output)
         .with_bias(false)
         .with_initializer(Initializer::Zeros)

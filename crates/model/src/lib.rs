@@ -11,7 +11,7 @@ mod critic;
 mod dtype;
 mod error;
 mod generator;
-mod init;
+pub mod init;
 mod input_gradient;
 mod summary;
 mod upsample;

@@ -23,6 +23,18 @@ pub struct DataConfig {
     pub path: Option<PathBuf>,
     /// Real images per critic step. Seed: 64.
     pub batch_size: usize,
+    /// The classifier directory behind the quality metrics (written by
+    /// `wgan classifier train`), relative to the working directory.
+    #[serde(default = "default_classifier")]
+    pub classifier: PathBuf,
+}
+
+fn default_classifier() -> PathBuf {
+    PathBuf::from("models/fashion-classifier")
+}
+
+fn default_eval_samples() -> usize {
+    10_000
 }
 
 /// Both networks' optimizers.
@@ -51,6 +63,13 @@ pub struct ScheduleConfig {
     pub checkpoint_interval: u64,
     /// Checkpoints kept; older ones are deleted. The newest is always kept.
     pub keep_checkpoints: usize,
+    /// Generator steps between quality measurements (FD-FMNIST and Inception Score, into
+    /// `metrics.jsonl` and `plots/quality.png`); 0 turns them off.
+    #[serde(default)]
+    pub eval_interval: u64,
+    /// Generated samples per quality measurement.
+    #[serde(default = "default_eval_samples")]
+    pub eval_samples: usize,
 }
 
 /// Everything that defines a training run (not how it is run: output directory and device
@@ -89,6 +108,7 @@ impl RunConfig {
             data: DataConfig {
                 path: None,
                 batch_size: 64,
+                classifier: default_classifier(),
             },
             optimizer: OptimizersConfig {
                 critic: optimizer,
@@ -102,6 +122,8 @@ impl RunConfig {
                 sample_interval: 100,
                 checkpoint_interval: 500,
                 keep_checkpoints: 3,
+                eval_interval: 500,
+                eval_samples: default_eval_samples(),
             },
         }
     }
@@ -194,6 +216,15 @@ impl RunConfig {
             if value == 0 {
                 return range(field, "must be at least 1".into());
             }
+        }
+        if schedule.eval_interval > 0 && schedule.eval_samples < 10 {
+            return range(
+                "schedule.eval_samples",
+                format!(
+                    "must be at least 10 (the Inception Score's splits), got {}",
+                    schedule.eval_samples
+                ),
+            );
         }
         Ok(())
     }

@@ -138,6 +138,14 @@ pub enum TrainError {
         /// Why each one was rejected, newest first.
         tried: Vec<String>,
     },
+    /// Quality measurement is configured but failed, or no measurement was attached.
+    #[error("step {step}: quality measurement failed: {reason}")]
+    Quality {
+        /// The step being measured.
+        step: u64,
+        /// What failed.
+        reason: String,
+    },
     /// A bug: something that should not happen.
     #[error("internal error: {0}")]
     Internal(String),

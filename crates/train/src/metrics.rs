@@ -24,6 +24,20 @@ pub struct StepMetrics {
     pub gradient_penalty: Option<f64>,
     /// Seconds since the run started (wall clock, summed over resumed segments).
     pub elapsed_s: f64,
+    /// Sample quality, on steps that measured it (`schedule.eval_interval`).
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<QualityPoint>,
+}
+
+/// One quality measurement during training.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct QualityPoint {
+    /// Fréchet distance to the Fashion-MNIST test set in the classifier's feature space.
+    pub fd_fmnist: f64,
+    /// Classifier Inception Score, mean over 10 splits.
+    pub inception_score: f64,
+    /// Its standard deviation over the splits.
+    pub inception_score_std: f64,
 }
 
 /// The append-only metrics log. Each line is flushed when written, so a crash loses nothing

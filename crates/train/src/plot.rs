@@ -1,4 +1,4 @@
-//! Loss curves drawn with plotters.
+//! Loss and quality curves drawn with plotters.
 
 use std::path::Path;
 
@@ -8,11 +8,36 @@ use crate::{StepMetrics, TrainError};
 
 /// Pixel size of `plots/losses.png`.
 const SIZE: (u32, u32) = (1000, 900);
+/// Pixel size of `plots/quality.png`.
+const QUALITY_SIZE: (u32, u32) = (1000, 450);
 
 /// Draws critic loss, generator loss, Wasserstein estimate and (if present) gradient penalty
 /// against the generator step, one panel each, into a PNG at `path`.
 pub fn plot_losses(path: &Path, records: &[StepMetrics]) -> Result<(), TrainError> {
-    draw(path, records).map_err(|reason| TrainError::Plot {
+    let series: [Series; 4] = [
+        ("critic loss", |m| Some(m.critic_loss), BLUE),
+        ("generator loss", |m| Some(m.generator_loss), RED),
+        ("Wasserstein estimate", |m| Some(m.wasserstein_estimate), GREEN),
+        ("gradient penalty (without λ)", |m| m.gradient_penalty, MAGENTA),
+    ];
+    draw(path, records, &series, (2, 2), SIZE).map_err(|reason| TrainError::Plot {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+/// Draws FD-FMNIST and the Inception Score of the steps that measured them, into a PNG at
+/// `path`.
+pub fn plot_quality(path: &Path, records: &[StepMetrics]) -> Result<(), TrainError> {
+    let series: [Series; 2] = [
+        ("FD-FMNIST (lower is better)", |m| m.quality.map(|q| q.fd_fmnist), BLUE),
+        (
+            "Inception Score (classifier)",
+            |m| m.quality.map(|q| q.inception_score),
+            RED,
+        ),
+    ];
+    draw(path, records, &series, (1, 2), QUALITY_SIZE).map_err(|reason| TrainError::Plot {
         path: path.to_path_buf(),
         reason,
     })
@@ -20,16 +45,16 @@ pub fn plot_losses(path: &Path, records: &[StepMetrics]) -> Result<(), TrainErro
 
 type Series = (&'static str, fn(&StepMetrics) -> Option<f64>, RGBColor);
 
-fn draw(path: &Path, records: &[StepMetrics]) -> Result<(), String> {
-    let series: [Series; 4] = [
-        ("critic loss", |m| Some(m.critic_loss), BLUE),
-        ("generator loss", |m| Some(m.generator_loss), RED),
-        ("Wasserstein estimate", |m| Some(m.wasserstein_estimate), GREEN),
-        ("gradient penalty (without λ)", |m| m.gradient_penalty, MAGENTA),
-    ];
-    let root = BitMapBackend::new(path, SIZE).into_drawing_area();
+fn draw(
+    path: &Path,
+    records: &[StepMetrics],
+    series: &[Series],
+    layout: (usize, usize),
+    size: (u32, u32),
+) -> Result<(), String> {
+    let root = BitMapBackend::new(path, size).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let panels = root.split_evenly((2, 2));
+    let panels = root.split_evenly(layout);
     let last_step = records.last().map_or(1, |m| m.step).max(1);
     for ((title, value, color), panel) in series.iter().zip(panels.iter()) {
         let points: Vec<(f64, f64)> = records
@@ -64,7 +89,10 @@ fn draw(path: &Path, records: &[StepMetrics]) -> Result<(), String> {
             continue;
         }
         chart
-            .draw_series(LineSeries::new(points, color))
+            .draw_series(LineSeries::new(points.iter().copied(), color))
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(points.iter().map(|&point| Circle::new(point, 2, color.filled())))
             .map_err(|e| e.to_string())?;
     }
     root.present().map_err(|e| e.to_string())
@@ -86,9 +114,17 @@ mod tests {
                 wasserstein_estimate: (step as f64).ln(),
                 gradient_penalty: Some(1.0 / step as f64),
                 elapsed_s: step as f64,
+                quality: (step % 5 == 0).then(|| crate::QualityPoint {
+                    fd_fmnist: 100.0 / step as f64,
+                    inception_score: 1.0 + step as f64 / 5.0,
+                    inception_score_std: 0.1,
+                }),
             })
             .collect();
         plot_losses(&path, &records).unwrap();
         assert_eq!(image::image_dimensions(&path).unwrap(), SIZE);
+        let quality = dir.path().join("quality.png");
+        plot_quality(&quality, &records).unwrap();
+        assert_eq!(image::image_dimensions(&quality).unwrap(), QUALITY_SIZE);
     }
 }

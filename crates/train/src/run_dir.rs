@@ -6,6 +6,7 @@
 //! RUN/samples/step-NNNNNN.png  8×8 grids from the fixed noise
 //! RUN/samples/fixed-noise.npy  that noise, [64, latent_dim] f32
 //! RUN/plots/losses.png       loss curves
+//! RUN/plots/quality.png      FD-FMNIST and Inception Score (with schedule.eval_interval)
 //! RUN/checkpoints/step-NNNNNN/ networks, optimizers, random streams, data order
 //! ```
 
@@ -83,6 +84,11 @@ impl RunDir {
     /// `plots/losses.png`.
     pub fn loss_plot(&self) -> PathBuf {
         self.plots_dir().join("losses.png")
+    }
+
+    /// `plots/quality.png`.
+    pub fn quality_plot(&self) -> PathBuf {
+        self.plots_dir().join("quality.png")
     }
 }
 

@@ -20,11 +20,14 @@ use crate::grid::write_grid;
 use crate::metrics::{MetricsLog, read_metrics};
 use crate::noise::{NoiseSource, Stream, data_order_seed, stream_rng};
 use crate::optim::NetworkOptimizer;
-use crate::plot::plot_losses;
+use crate::plot::{plot_losses, plot_quality};
 use crate::record::{CheckpointRecorder, decode_record};
 use crate::run_dir::write_npy;
 use crate::run_lock::RunLock;
-use crate::{LipschitzConstraint, RunConfig, RunDir, StepMetrics, TrainError, TrainObserver, critic_loss};
+use crate::{
+    LipschitzConstraint, QualityPoint, QualityProbe, RunConfig, RunDir, StepMetrics, TrainError, TrainObserver,
+    critic_loss,
+};
 
 /// Images in every sample grid (an 8×8 grid).
 pub const GRID_IMAGES: usize = 64;
@@ -77,6 +80,8 @@ pub struct Trainer<B: AutodiffBackend> {
     elapsed_before: f64,
     /// Held for the trainer's lifetime: one trainer per run directory.
     lock: RunLock,
+    /// Measures sample quality every `schedule.eval_interval` steps.
+    quality_probe: Option<Box<dyn QualityProbe<B::InnerBackend>>>,
 }
 
 /// A resumed trainer, and the checkpoints that were skipped because they could not be loaded.
@@ -318,6 +323,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             started: Instant::now(),
             elapsed_before: state.elapsed_s,
             lock,
+            quality_probe: None,
         })
     }
 
@@ -362,9 +368,19 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// finished and checkpointed first.
     pub fn run(&mut self, observer: &mut dyn TrainObserver) -> Result<RunOutcome, TrainError> {
         let schedule = self.config.schedule.clone();
+        if schedule.eval_interval > 0 && self.quality_probe.is_none() {
+            return Err(TrainError::Quality {
+                step: self.step,
+                reason: "schedule.eval_interval is set but no quality measurement is attached".into(),
+            });
+        }
         observer.started(self.step, schedule.steps);
         while self.step < schedule.steps {
-            let metrics = self.train_step()?;
+            let mut metrics = self.train_step()?;
+            let measure = self.step.is_multiple_of(schedule.eval_interval) || self.step == schedule.steps;
+            if schedule.eval_interval > 0 && measure {
+                metrics.quality = Some(self.measure_quality()?);
+            }
             self.metrics.append(&metrics)?;
             self.history.push(metrics.clone());
             observer.step(&metrics);
@@ -383,6 +399,26 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
         observer.finished(self.history.last());
         Ok(RunOutcome::Finished)
+    }
+
+    /// Attaches the quality measurement that runs every `schedule.eval_interval` steps.
+    pub fn set_quality_probe(&mut self, probe: Box<dyn QualityProbe<B::InnerBackend>>) {
+        self.quality_probe = Some(probe);
+    }
+
+    /// Measures the current generator with the attached probe.
+    fn measure_quality(&mut self) -> Result<QualityPoint, TrainError> {
+        let step = self.step;
+        let generator = self.generator.valid();
+        let model = &self.config.model;
+        let samples = self.config.schedule.eval_samples;
+        let probe = self.quality_probe.as_mut().ok_or_else(|| TrainError::Quality {
+            step,
+            reason: "no quality measurement is attached".into(),
+        })?;
+        probe
+            .measure(&generator, model.latent_dim, samples)
+            .map_err(|reason| TrainError::Quality { step, reason })
     }
 
     /// One generator step: `n_critic` critic steps, then one generator step.
@@ -406,6 +442,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             wasserstein_estimate: wasserstein,
             gradient_penalty: penalty,
             elapsed_s: self.elapsed(),
+            quality: None,
         };
         let checks = [
             ("critic_loss", loss),
@@ -494,13 +531,20 @@ impl<B: AutodiffBackend> Trainer<B> {
         write_grid(&grid, &pixels, model.channels, model.image_size, GRID_COLUMNS)?;
         observer.wrote(&grid);
         let mut written = vec![grid];
-        let plot = self.run_dir.loss_plot();
-        match plot_losses(&plot, &self.history) {
-            Ok(()) => {
-                observer.wrote(&plot);
-                written.push(plot);
+        type Plot = fn(&std::path::Path, &[StepMetrics]) -> Result<(), TrainError>;
+        let mut plots: Vec<(PathBuf, Plot)> = vec![(self.run_dir.loss_plot(), plot_losses)];
+        if self.history.iter().any(|m| m.quality.is_some()) {
+            plots.push((self.run_dir.quality_plot(), plot_quality));
+        }
+        // A plot that cannot be drawn is worth a warning, not the run.
+        for (path, plot) in plots {
+            match plot(&path, &self.history) {
+                Ok(()) => {
+                    observer.wrote(&path);
+                    written.push(path);
+                }
+                Err(err) => observer.warning(&err.to_string()),
             }
-            Err(err) => observer.warning(&err.to_string()),
         }
         Ok(written)
     }

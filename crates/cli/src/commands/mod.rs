@@ -1,12 +1,14 @@
 //! One module per subcommand.
 
+mod classifier;
+mod eval;
 mod export;
 mod info;
 mod plot;
 mod sample;
 mod train;
 
-use crate::args::{Cli, Command};
+use crate::args::{ClassifierCommand, Cli, Command};
 
 /// Runs the parsed command line; returns the exit code of a run that did not fail.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -16,5 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Sample(args) => sample::run(&args).map(|()| 0),
         Command::Export(args) => export::run(&args).map(|()| 0),
         Command::Info(args) => info::run(&args).map(|()| 0),
+        Command::Classifier(ClassifierCommand::Train(args)) => classifier::train(&args).map(|()| 0),
+        Command::Eval(args) => eval::run(&args).map(|()| 0),
     }
 }

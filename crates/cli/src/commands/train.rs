@@ -5,16 +5,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use burn::backend::{Autodiff, Flex};
-use wgan_data::{DatasetSources, ImageSet, Split, load_image_set};
+use wgan_data::{ImageSet, Split};
 use wgan_train::{RunConfig, RunDir, RunOutcome, Trainer};
 
 use crate::UserError;
 use crate::args::TrainArgs;
+use crate::commands::eval::quality_meter;
+use crate::dataset::load_split;
 use crate::progress::Progress;
 use crate::settings::{DeviceChoice, load_config, parse_device, run_directory};
-
-/// Fashion-MNIST's image size in its IDX files.
-const SOURCE_SIZE: [usize; 2] = [28, 28];
 
 /// Exit code after Ctrl-C: the step was finished and checkpointed (128 + SIGINT).
 pub const INTERRUPTED: u8 = 130;
@@ -60,8 +59,20 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     let outcome = match device {
         DeviceChoice::Cpu => {
             eprintln!("device: cpu (flex)");
-            let mut trainer =
-                start::<Autodiff<Flex>>(args.resume.is_some(), config, data, run_dir, Default::default())?;
+            let device = Default::default();
+            let meter = match config.schedule.eval_interval {
+                0 => None,
+                _ => Some(quality_meter(
+                    &config.data.classifier,
+                    config.data.path.clone(),
+                    config.model.image_size,
+                    &device,
+                )?),
+            };
+            let mut trainer = start::<Autodiff<Flex>>(args.resume.is_some(), config, data, run_dir, device)?;
+            if let Some(meter) = meter {
+                trainer.set_quality_probe(Box::new(meter));
+            }
             trainer.run(&mut progress)?
         }
     };
@@ -132,8 +143,5 @@ fn load_training_data(config: &RunConfig) -> anyhow::Result<ImageSet> {
         ))
         .into());
     }
-    let sources = DatasetSources::standard(config.data.path.clone());
-    let files = sources.locate(Split::Train).context("finding the training data")?;
-    eprintln!("data: {}", files.images.display());
-    load_image_set(&files, Some(SOURCE_SIZE), config.model.image_size).context("loading the training data")
+    load_split(Split::Train, config.data.path.clone(), config.model.image_size)
 }

@@ -33,6 +33,12 @@ pub fn smoke_train_args(run: &Path, data: &Path) -> Vec<String> {
 /// Writes raw (uncompressed) Fashion-MNIST-named training files: `count` 28×28 images of
 /// diagonal stripes and their labels.
 pub fn write_training_files(dir: &Path, count: u32) {
+    write_split(dir, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"), count);
+}
+
+/// Writes raw IDX files named `(images, labels)` in `dir`: image `i` of `count` is 28×28
+/// diagonal stripes of phase `i mod 7`, labelled `i mod 10`.
+pub fn write_split(dir: &Path, (images_name, labels_name): (&str, &str), count: u32) {
     let mut images = Vec::new();
     for value in [2051u32, count, 28, 28] {
         images.extend(value.to_be_bytes());
@@ -45,8 +51,8 @@ pub fn write_training_files(dir: &Path, count: u32) {
         labels.extend(value.to_be_bytes());
     }
     labels.extend((0..count).map(|i| (i % 10) as u8));
-    std::fs::write(dir.join("train-images-idx3-ubyte"), images).unwrap();
-    std::fs::write(dir.join("train-labels-idx1-ubyte"), labels).unwrap();
+    std::fs::write(dir.join(images_name), images).unwrap();
+    std::fs::write(dir.join(labels_name), labels).unwrap();
 }
 
 /// A temporary directory with 64 generated training images in `data/`: `(tempdir, data)`.

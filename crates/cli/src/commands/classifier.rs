@@ -1,0 +1,68 @@
+//! `wgan classifier train`: the feature classifier of FD-FMNIST and the Inception Score.
+
+use anyhow::Context;
+use burn::backend::{Autodiff, Flex};
+use wgan_data::Split;
+use wgan_eval::{ClassifierConfig, ClassifierTraining, save_classifier, train_classifier};
+
+use crate::UserError;
+use crate::args::ClassifierTrainArgs;
+use crate::dataset::load_split;
+
+/// Trains, reports the test accuracy, and saves the classifier.
+pub fn train(args: &ClassifierTrainArgs) -> anyhow::Result<()> {
+    if args.epochs == 0 {
+        return Err(UserError("--epochs must be at least 1".into()).into());
+    }
+    let config = ClassifierConfig::default();
+    let training = ClassifierTraining {
+        seed: args.seed,
+        epochs: args.epochs,
+        ..ClassifierTraining::default()
+    };
+    let mut train_set = load_split(Split::Train, args.data.clone(), config.image_size)?;
+    if let Some(limit) = args.limit {
+        if limit < training.batch_size {
+            return Err(UserError(format!(
+                "--limit must be at least the batch size, {}",
+                training.batch_size
+            ))
+            .into());
+        }
+        let limit = limit.min(train_set.len());
+        train_set.pixels.truncate(limit * config.image_size * config.image_size);
+        train_set.labels.truncate(limit);
+    }
+    let test_set = load_split(Split::Test, args.data.clone(), config.image_size)?;
+    eprintln!(
+        "training the classifier: {} images, {} epochs, batch {}, seed {}",
+        train_set.len(),
+        training.epochs,
+        training.batch_size,
+        training.seed
+    );
+    let device = Default::default();
+    let mut running = 0.0;
+    let trained = train_classifier::<Autodiff<Flex>>(&config, &training, &train_set, &test_set, &device, |p| {
+        running = if p.batch == 1 {
+            p.loss
+        } else {
+            0.98 * running + 0.02 * p.loss
+        };
+        if p.batch % 50 == 0 || p.batch == p.total_batches {
+            eprintln!(
+                "epoch {} batch {}/{}: loss {running:.4}",
+                p.epoch, p.batch, p.total_batches
+            );
+        }
+    })?;
+    save_classifier(&trained, &args.out).with_context(|| format!("saving the classifier to {}", args.out.display()))?;
+    println!(
+        "test accuracy {:.2}% ({} test images), {:.0} s; saved to {}",
+        100.0 * trained.test_accuracy,
+        test_set.len(),
+        trained.seconds,
+        args.out.display()
+    );
+    Ok(())
+}
