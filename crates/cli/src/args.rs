@@ -31,6 +31,28 @@ pub enum Command {
     Classifier(ClassifierCommand),
     /// Measure sample quality: FD-FMNIST and the classifier Inception Score.
     Eval(EvalArgs),
+    /// Time training steps: median seconds per generator step and where the time goes.
+    Bench(BenchArgs),
+}
+
+/// `wgan bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which configuration to time.
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Where to compute: cpu (or auto, which is cpu in this build).
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    pub device: String,
+    /// Timed generator steps (each: n_critic critic steps and one generator step).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    /// Untimed generator steps first (allocation, kernel selection).
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `wgan classifier ...`.

@@ -19,6 +19,7 @@ mod quality_probe;
 mod record;
 mod run_dir;
 mod run_lock;
+mod step_timings;
 mod trainer;
 
 pub use checkpoint::{
@@ -41,4 +42,5 @@ pub use plot::{plot_losses, plot_quality};
 pub use quality_probe::QualityProbe;
 pub use run_dir::{RunDir, read_npy, write_npy};
 pub use run_lock::{LOCK_FILE, RunLock};
+pub use step_timings::StepTimings;
 pub use trainer::{CriticStepMetrics, GRID_IMAGES, Resumed, RunOutcome, Trainer};

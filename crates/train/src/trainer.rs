@@ -24,6 +24,7 @@ use crate::plot::{plot_losses, plot_quality};
 use crate::record::{CheckpointRecorder, decode_record};
 use crate::run_dir::write_npy;
 use crate::run_lock::RunLock;
+use crate::step_timings::StepTimings;
 use crate::{
     LipschitzConstraint, QualityPoint, QualityProbe, RunConfig, RunDir, StepMetrics, TrainError, TrainObserver,
     critic_loss,
@@ -82,6 +83,8 @@ pub struct Trainer<B: AutodiffBackend> {
     lock: RunLock,
     /// Measures sample quality every `schedule.eval_interval` steps.
     quality_probe: Option<Box<dyn QualityProbe<B::InnerBackend>>>,
+    /// Time spent per phase since the last `take_timings`.
+    timings: StepTimings,
 }
 
 /// A resumed trainer, and the checkpoints that were skipped because they could not be loaded.
@@ -324,6 +327,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             elapsed_before: state.elapsed_s,
             lock,
             quality_probe: None,
+            timings: StepTimings::default(),
         })
     }
 
@@ -462,19 +466,22 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// One critic update on a fresh real batch and a fresh fake batch; with weight clipping,
     /// the critic's parameters are clamped afterwards.
     pub fn critic_step(&mut self) -> Result<CriticStepMetrics, TrainError> {
+        let started = Instant::now();
         let batch_size = self.config.data.batch_size;
         let real = self.data.batch::<B>(&self.batches.next_batch(), &self.device);
         let noise = self
             .training_noise
             .normal::<B>(batch_size, self.config.model.latent_dim, &self.device);
-        // The fake batch trains the critic only: detached, no gradient reaches the generator.
-        let fake = self.generator.forward(noise).detach();
         let penalty_at = match self.config.lipschitz {
             LipschitzConstraint::GradientPenalty { lambda } => {
                 Some((self.interpolation.uniform::<B>(batch_size, &self.device), lambda))
             }
             LipschitzConstraint::WeightClip { .. } => None,
         };
+        let data_ready = Instant::now();
+        self.timings.data += data_ready - started;
+        // The fake batch trains the critic only: detached, no gradient reaches the generator.
+        let fake = self.generator.forward(noise).detach();
         let loss = critic_loss(&self.critic, real, fake, penalty_at)?;
         let metrics = CriticStepMetrics {
             loss: scalar(loss.total.clone()),
@@ -487,15 +494,19 @@ impl<B: AutodiffBackend> Trainer<B> {
         if let LipschitzConstraint::WeightClip { clip_value } = self.config.lipschitz {
             self.critic = clip_parameters(self.critic.clone(), clip_value);
         }
+        self.timings.critic += data_ready.elapsed();
         Ok(metrics)
     }
 
     /// One generator update with `L_G = −mean D(G(z))`; only the generator is stepped.
     /// Returns `L_G`.
     pub fn generator_step(&mut self) -> Result<f64, TrainError> {
+        let started = Instant::now();
         let noise =
             self.training_noise
                 .normal::<B>(self.config.data.batch_size, self.config.model.latent_dim, &self.device);
+        let data_ready = Instant::now();
+        self.timings.data += data_ready - started;
         let fake = self.generator.forward(noise);
         let loss = self.critic.try_forward(fake)?.mean().neg();
         let value = scalar(loss.clone());
@@ -505,7 +516,13 @@ impl<B: AutodiffBackend> Trainer<B> {
         self.generator = self
             .generator_optimizer
             .step(learning_rate, self.generator.clone(), grads);
+        self.timings.generator += data_ready.elapsed();
         Ok(value)
+    }
+
+    /// The time spent per phase since the last call, and a fresh start.
+    pub fn take_timings(&mut self) -> StepTimings {
+        std::mem::take(&mut self.timings)
     }
 
     /// Generates the fixed-noise batch with BatchNorm in inference mode.

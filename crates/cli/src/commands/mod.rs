@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+mod bench;
 mod classifier;
 mod eval;
 mod export;
@@ -20,5 +21,6 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Info(args) => info::run(&args).map(|()| 0),
         Command::Classifier(ClassifierCommand::Train(args)) => classifier::train(&args).map(|()| 0),
         Command::Eval(args) => eval::run(&args).map(|()| 0),
+        Command::Bench(args) => bench::run(&args).map(|()| 0),
     }
 }
