@@ -37,6 +37,7 @@ fn config(variant: Variant, steps: u64) -> RunConfig {
     config.schedule.checkpoint_interval = HALF;
     config.schedule.sample_interval = 1000;
     config.schedule.keep_checkpoints = 2;
+    config.schedule.eval_interval = 0;
     config
 }
 

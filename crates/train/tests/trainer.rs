@@ -46,6 +46,7 @@ fn tiny_config(variant: Variant) -> RunConfig {
     config.model.generator_widths = vec![2, 1];
     config.model.critic_widths = vec![1, 2];
     config.data.batch_size = 16;
+    config.schedule.eval_interval = 0;
     config
 }
 
