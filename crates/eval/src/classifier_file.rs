@@ -18,8 +18,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{Classifier, ClassifierConfig, ClassifierTraining, EvalError, TrainedClassifier};
 
-/// Where `wgan classifier train` saves and `wgan eval` looks, relative to the working directory.
-pub const DEFAULT_CLASSIFIER_PATH: &str = "models/fashion-classifier";
+pub use wgan_train::DEFAULT_CLASSIFIER_PATH;
 
 /// Version of the classifier directory layout.
 const CLASSIFIER_FORMAT: u32 = 1;

@@ -29,8 +29,12 @@ pub struct DataConfig {
     pub classifier: PathBuf,
 }
 
+/// Where `wgan classifier train` saves the quality classifier and where runs and `wgan eval`
+/// look for it, relative to the working directory.
+pub const DEFAULT_CLASSIFIER_PATH: &str = "models/fashion-classifier";
+
 fn default_classifier() -> PathBuf {
-    PathBuf::from("models/fashion-classifier")
+    PathBuf::from(DEFAULT_CLASSIFIER_PATH)
 }
 
 fn default_eval_samples() -> usize {

@@ -27,7 +27,7 @@ pub use checkpoint::{
     list_checkpoints, prune_checkpoints, read_checkpoint, write_checkpoint,
 };
 pub use clip::clip_parameters;
-pub use config::{DataConfig, OptimizersConfig, RunConfig, ScheduleConfig};
+pub use config::{DEFAULT_CLASSIFIER_PATH, DataConfig, OptimizersConfig, RunConfig, ScheduleConfig};
 pub use error::{ConfigError, TrainError};
 pub use grid::{GRID_BORDER, write_grid};
 pub use inference::{LoadedGenerator, export_safetensors, load_generator, sample};
