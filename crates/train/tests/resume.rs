@@ -114,8 +114,9 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
     }
 }
 
-#[test]
-fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
+/// A WGAN-GP run of 2·HALF steps with checkpoints at HALF and 2·HALF, its trainer dropped
+/// (lock released): `(tempdir, run)`.
+fn finished_gp_run() -> (tempfile::TempDir, RunDir) {
     let dir = tempfile::tempdir().unwrap();
     let run = RunDir::create(dir.path().join("run")).unwrap();
     let mut trainer = Trainer::<Ad>::new(
@@ -126,7 +127,22 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
     )
     .unwrap();
     trainer.run(&mut Silent).unwrap();
-    drop(trainer);
+    (dir, run)
+}
+
+/// Resumes `run` with the config it was trained with.
+fn resume_gp(run: &RunDir) -> Result<wgan_train::Resumed<Ad>, wgan_train::TrainError> {
+    Trainer::<Ad>::resume(
+        config(Variant::WganGp, 2 * HALF),
+        data(),
+        run.clone(),
+        Default::default(),
+    )
+}
+
+#[test]
+fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
+    let (_dir, run) = finished_gp_run();
     let checkpoints = list_checkpoints(&run.checkpoints_dir());
     assert_eq!(
         checkpoints.iter().map(|c| c.0).collect::<Vec<_>>(),
@@ -137,13 +153,7 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
     let critic = checkpoints[0].1.join("critic.bin");
     let bytes = std::fs::read(&critic).unwrap();
     std::fs::write(&critic, &bytes[..bytes.len() / 2]).unwrap();
-    let resumed = Trainer::<Ad>::resume(
-        config(Variant::WganGp, 2 * HALF),
-        data(),
-        run.clone(),
-        Default::default(),
-    )
-    .unwrap();
+    let resumed = resume_gp(&run).unwrap();
     assert_eq!(resumed.trainer.step(), HALF);
     assert_eq!(resumed.skipped.len(), 1);
     assert!(
@@ -169,10 +179,7 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
         .unwrap()
         .replace("\"format\": 1", "\"format\": 99");
     std::fs::write(&state, text).unwrap();
-    let err = Trainer::<Ad>::resume(config(Variant::WganGp, 2 * HALF), data(), run, Default::default())
-        .err()
-        .unwrap()
-        .to_string();
+    let err = resume_gp(&run).err().unwrap().to_string();
     assert!(err.contains("checkpoint format 99"), "{err}");
 }
 
@@ -198,17 +205,7 @@ fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
 
 #[test]
 fn every_kind_of_damaged_checkpoint_is_named_and_skipped() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = RunDir::create(dir.path().join("run")).unwrap();
-    let mut trainer = Trainer::<Ad>::new(
-        config(Variant::WganGp, 2 * HALF),
-        data(),
-        run.clone(),
-        Default::default(),
-    )
-    .unwrap();
-    trainer.run(&mut Silent).unwrap();
-    drop(trainer);
+    let (dir, run) = finished_gp_run();
     let newest = list_checkpoints(&run.checkpoints_dir())[0].1.clone();
     let pristine = dir.path().join("pristine");
     copy_dir(&newest, &pristine);
@@ -281,13 +278,7 @@ fn every_kind_of_damaged_checkpoint_is_named_and_skipped() {
     for (what, damage, expected) in &cases {
         copy_dir(&pristine, &newest);
         damage(&newest);
-        let resumed = Trainer::<Ad>::resume(
-            config(Variant::WganGp, 2 * HALF),
-            data(),
-            run.clone(),
-            Default::default(),
-        )
-        .unwrap_or_else(|err| panic!("{what}: no fallback: {err}"));
+        let resumed = resume_gp(&run).unwrap_or_else(|err| panic!("{what}: no fallback: {err}"));
         assert_eq!(
             resumed.trainer.step(),
             HALF,

@@ -26,11 +26,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let data = load_split(Split::Train, config.data.path.clone(), config.model.image_size)?;
     let scratch = tempfile::tempdir().context("creating a scratch run directory")?;
     let report = match device {
-        DeviceChoice::Cpu => bench::<Autodiff<Flex>>(&config, data, scratch.path(), args, Default::default())?,
-    };
-    let report = Report {
-        device: "cpu (flex)",
-        ..report
+        DeviceChoice::Cpu => {
+            bench::<Autodiff<Flex>>(&config, data, scratch.path(), args, "cpu (flex)", Default::default())?
+        }
     };
     if args.json {
         println!("{}", report.to_json());
@@ -59,6 +57,7 @@ fn bench<B: AutodiffBackend>(
     data: wgan_data::ImageSet,
     scratch: &std::path::Path,
     args: &BenchArgs,
+    device_name: &'static str,
     device: B::Device,
 ) -> anyhow::Result<Report> {
     let run_dir = RunDir::create(scratch.join("bench"))?;
@@ -74,7 +73,7 @@ fn bench<B: AutodiffBackend>(
         step_s.push(started.elapsed().as_secs_f64());
     }
     Ok(Report {
-        device: "",
+        device: device_name,
         variant: serde_json::to_value(config.preset)
             .ok()
             .and_then(|v| v.as_str().map(String::from))
