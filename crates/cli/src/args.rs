@@ -33,6 +33,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Time training steps: median seconds per generator step and where the time goes.
     Bench(BenchArgs),
+    /// List the devices `--device` can name: the CPU, CUDA devices and wgpu adapters.
+    Devices,
 }
 
 /// `wgan bench`.
@@ -41,7 +43,7 @@ pub struct BenchArgs {
     /// Which configuration to time.
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Where to compute: cpu (or auto, which is cpu in this build).
+    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
     #[arg(long, default_value = "auto", value_name = "DEVICE")]
     pub device: String,
     /// Timed generator steps (each: n_critic critic steps and one generator step).
@@ -82,6 +84,9 @@ pub struct ClassifierTrainArgs {
     /// then not the documented one).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    pub device: String,
 }
 
 /// `wgan eval`.
@@ -106,6 +111,9 @@ pub struct EvalArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    pub device: String,
 }
 
 /// `wgan sample`.
@@ -123,6 +131,9 @@ pub struct SampleArgs {
     /// Output path without extension: writes FILE.png, FILE.npy and the noise as FILE.noise.npy.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
+    #[arg(long, default_value = "auto", value_name = "DEVICE")]
+    pub device: String,
 }
 
 /// `wgan export`.
@@ -175,7 +186,7 @@ pub struct TrainArgs {
     /// Run directory to create. Default: runs/<config name>, or runs/<config name>-N if taken.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Where to compute: cpu (or auto, which is cpu in this build).
+    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
     #[arg(long, default_value = "auto", value_name = "DEVICE")]
     pub device: String,
     /// Generator steps to train (overrides schedule.steps).

@@ -8,6 +8,7 @@
 mod args;
 mod commands;
 mod dataset;
+mod device;
 mod progress;
 mod settings;
 

@@ -26,22 +26,3 @@ pub fn run_directory(out: Option<&Path>, config: &Path) -> PathBuf {
         .find(|dir| !dir.join("metrics.jsonl").exists())
         .unwrap_or(base)
 }
-
-/// The compute device a `--device` value names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceChoice {
-    /// The flex CPU backend.
-    Cpu,
-}
-
-/// Parses `--device`. Only the CPU backend is built in so far.
-pub fn parse_device(name: &str) -> anyhow::Result<DeviceChoice> {
-    match name {
-        "cpu" | "auto" => Ok(DeviceChoice::Cpu),
-        other if other.starts_with("cuda") || other.starts_with("wgpu") => Err(UserError(format!(
-            "--device {other}: this build has the CPU backend only; use --device cpu"
-        ))
-        .into()),
-        other => Err(UserError(format!("--device {other}: unknown device; use cpu or auto")).into()),
-    }
-}

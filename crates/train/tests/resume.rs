@@ -1,28 +1,15 @@
 //! Checkpoints resume exactly: N steps, a checkpoint, a fresh process state and N more steps
 //! give bit-identical networks to 2N steps in one go.
 
+mod common;
+
 use burn::backend::{Autodiff, Flex};
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::{Tensor, TensorData, backend::Backend};
-use wgan_data::ImageSet;
 use wgan_model::Variant;
+use common::{distinct_images, snapshot};
 use wgan_train::{RunConfig, RunDir, Silent, Trainer, list_checkpoints, read_metrics};
 
 type Ad = Autodiff<Flex>;
 const HALF: u64 = 4;
-
-/// 64 distinct 16×16 images.
-fn data() -> ImageSet {
-    let size = 16;
-    let pixels = (0..64 * size * size)
-        .map(|p| (((p * 37) % 101) as f32 / 50.0) - 1.0)
-        .collect();
-    ImageSet {
-        pixels,
-        labels: vec![0; 64],
-        size,
-    }
-}
 
 fn config(variant: Variant, steps: u64) -> RunConfig {
     let mut config = RunConfig::preset(variant);
@@ -41,23 +28,6 @@ fn config(variant: Variant, steps: u64) -> RunConfig {
     config
 }
 
-/// Every float tensor of a module, running statistics included, in visiting order.
-struct Collect(Vec<TensorData>);
-
-impl<B: Backend> ModuleVisitor<B> for Collect {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        self.0.push(param.val().into_data());
-    }
-}
-
-fn snapshot(trainer: &Trainer<Ad>) -> (Vec<TensorData>, Vec<TensorData>) {
-    let mut generator = Collect(Vec::new());
-    trainer.generator().visit(&mut generator);
-    let mut critic = Collect(Vec::new());
-    trainer.critic().visit(&mut critic);
-    (generator.0, critic.0)
-}
-
 #[test]
 fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
     for variant in [Variant::Wgan, Variant::WganGp] {
@@ -66,7 +36,7 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
         let straight_dir = RunDir::create(dir.path().join("straight")).unwrap();
         let mut straight = Trainer::<Ad>::new(
             config(variant, 2 * HALF),
-            data(),
+            distinct_images(),
             straight_dir.clone(),
             Default::default(),
         )
@@ -75,7 +45,7 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
 
         let split_dir = RunDir::create(dir.path().join("split")).unwrap();
         let mut first =
-            Trainer::<Ad>::new(config(variant, HALF), data(), split_dir.clone(), Default::default()).unwrap();
+            Trainer::<Ad>::new(config(variant, HALF), distinct_images(), split_dir.clone(), Default::default()).unwrap();
         first.run(&mut Silent).unwrap();
         drop(first);
         // An interrupted process may have logged steps past its last checkpoint, the last
@@ -85,7 +55,7 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
         std::fs::write(split_dir.metrics(), metrics).unwrap();
 
         let resumed =
-            Trainer::<Ad>::resume(config(variant, 2 * HALF), data(), split_dir.clone(), Default::default()).unwrap();
+            Trainer::<Ad>::resume(config(variant, 2 * HALF), distinct_images(), split_dir.clone(), Default::default()).unwrap();
         assert!(resumed.skipped.is_empty());
         assert!(resumed.checkpoint.as_ref().unwrap().ends_with("step-000004"));
         let mut second = resumed.trainer;
@@ -121,7 +91,7 @@ fn finished_gp_run() -> (tempfile::TempDir, RunDir) {
     let run = RunDir::create(dir.path().join("run")).unwrap();
     let mut trainer = Trainer::<Ad>::new(
         config(Variant::WganGp, 2 * HALF),
-        data(),
+        distinct_images(),
         run.clone(),
         Default::default(),
     )
@@ -134,7 +104,7 @@ fn finished_gp_run() -> (tempfile::TempDir, RunDir) {
 fn resume_gp(run: &RunDir) -> Result<wgan_train::Resumed<Ad>, wgan_train::TrainError> {
     Trainer::<Ad>::resume(
         config(Variant::WganGp, 2 * HALF),
-        data(),
+        distinct_images(),
         run.clone(),
         Default::default(),
     )
@@ -166,7 +136,7 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
     // A different architecture is refused with the difference named.
     let mut wider = config(Variant::WganGp, 2 * HALF);
     wider.model.dim = 8;
-    let err = Trainer::<Ad>::resume(wider, data(), run.clone(), Default::default())
+    let err = Trainer::<Ad>::resume(wider, distinct_images(), run.clone(), Default::default())
         .err()
         .unwrap()
         .to_string();

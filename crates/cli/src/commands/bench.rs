@@ -3,7 +3,6 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use burn::backend::{Autodiff, Flex};
 use burn::tensor::backend::AutodiffBackend;
 use wgan_data::Split;
 use wgan_train::{RunConfig, RunDir, StepTimings, Trainer};
@@ -11,7 +10,8 @@ use wgan_train::{RunConfig, RunDir, StepTimings, Trainer};
 use crate::UserError;
 use crate::args::BenchArgs;
 use crate::dataset::load_split;
-use crate::settings::{DeviceChoice, load_config, parse_device};
+use crate::device::{self, with_backend};
+use crate::settings::load_config;
 
 /// Times `--steps` generator steps after `--warmup` untimed ones, on the real training data,
 /// in a throw-away run directory.
@@ -19,17 +19,21 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if args.steps == 0 {
         return Err(UserError("--steps must be at least 1".into()).into());
     }
-    let device = parse_device(&args.device)?;
+    let device = device::select(&args.device)?;
     let mut config = load_config(&args.config.config, &args.config.overrides)?;
     // Timing only: no grids, checkpoints or quality measurements.
     config.schedule.eval_interval = 0;
     let data = load_split(Split::Train, config.data.path.clone(), config.model.image_size)?;
     let scratch = tempfile::tempdir().context("creating a scratch run directory")?;
-    let report = match device {
-        DeviceChoice::Cpu => {
-            bench::<Autodiff<Flex>>(&config, data, scratch.path(), args, "cpu (flex)", Default::default())?
-        }
-    };
+    let device_name = device.to_string();
+    let report = with_backend!(&device, |B, handle| bench::<B>(
+        &config,
+        data,
+        scratch.path(),
+        args,
+        device_name,
+        handle
+    )?);
     if args.json {
         println!("{}", report.to_json());
     } else {
@@ -40,7 +44,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
 /// What `wgan bench` measured.
 struct Report {
-    device: &'static str,
+    device: String,
     variant: String,
     dim: usize,
     batch_size: usize,
@@ -57,7 +61,7 @@ fn bench<B: AutodiffBackend>(
     data: wgan_data::ImageSet,
     scratch: &std::path::Path,
     args: &BenchArgs,
-    device_name: &'static str,
+    device_name: String,
     device: B::Device,
 ) -> anyhow::Result<Report> {
     let run_dir = RunDir::create(scratch.join("bench"))?;

@@ -1,12 +1,12 @@
 //! `wgan classifier train`: the feature classifier of FD-FMNIST and the Inception Score.
 
 use anyhow::Context;
-use burn::backend::{Autodiff, Flex};
 use wgan_data::Split;
 use wgan_eval::{ClassifierConfig, ClassifierTraining, save_classifier, train_classifier};
 
 use crate::UserError;
 use crate::args::ClassifierTrainArgs;
+use crate::device::{self, with_backend};
 use crate::dataset::load_split;
 
 /// Trains, reports the test accuracy, and saves the classifier.
@@ -41,9 +41,9 @@ pub fn train(args: &ClassifierTrainArgs) -> anyhow::Result<()> {
         training.batch_size,
         training.seed
     );
-    let device = Default::default();
+    let device = device::select(&args.device)?;
     let mut running = 0.0;
-    let trained = train_classifier::<Autodiff<Flex>>(&config, &training, &train_set, &test_set, &device, |p| {
+    let mut report = |p: wgan_eval::ClassifierProgress| {
         running = if p.batch == 1 {
             p.loss
         } else {
@@ -55,13 +55,19 @@ pub fn train(args: &ClassifierTrainArgs) -> anyhow::Result<()> {
                 p.epoch, p.batch, p.total_batches
             );
         }
-    })?;
-    save_classifier(&trained, &args.out).with_context(|| format!("saving the classifier to {}", args.out.display()))?;
+    };
+    // The trained network's type depends on the backend, so it is saved inside.
+    let (test_accuracy, seconds) = with_backend!(&device, |B, handle| {
+        let trained = train_classifier::<B>(&config, &training, &train_set, &test_set, &handle, &mut report)?;
+        save_classifier(&trained, &args.out)
+            .with_context(|| format!("saving the classifier to {}", args.out.display()))?;
+        (trained.test_accuracy, trained.seconds)
+    });
     println!(
         "test accuracy {:.2}% ({} test images), {:.0} s; saved to {}",
-        100.0 * trained.test_accuracy,
+        100.0 * test_accuracy,
         test_set.len(),
-        trained.seconds,
+        seconds,
         args.out.display()
     );
     Ok(())

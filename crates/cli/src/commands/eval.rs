@@ -1,13 +1,14 @@
 //! `wgan eval`: FD-FMNIST and the Inception Score of a trained generator.
 
 use anyhow::Context;
-use burn::backend::Flex;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use wgan_data::Split;
 use wgan_eval::{IS_SPLITS, QualityMeter, load_classifier};
 use wgan_train::load_generator;
 
 use crate::UserError;
 use crate::args::EvalArgs;
+use crate::device::{self, with_backend};
 use crate::dataset::load_split;
 
 /// Side length of the real images measured by `--train-images` (the classifier's input).
@@ -18,19 +19,23 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     if args.samples < IS_SPLITS {
         return Err(UserError(format!("--samples must be at least {IS_SPLITS} (the IS splits)")).into());
     }
-    let device = Default::default();
+    let device = device::select(&args.device)?;
+    with_backend!(&device, |B, handle| eval_on::<<B as AutodiffBackend>::InnerBackend>(args, &handle))
+}
+
+fn eval_on<B: Backend>(args: &EvalArgs, device: &B::Device) -> anyhow::Result<()> {
     let (quality, source) = match &args.from {
         Some(from) => {
-            let loaded = load_generator::<Flex>(from, &device)
+            let loaded = load_generator::<B>(from, device)
                 .with_context(|| format!("loading the generator from {}", from.display()))?;
-            let meter = quality_meter(&args.classifier, args.data.clone(), loaded.model.image_size, &device)?;
+            let meter = quality_meter(&args.classifier, args.data.clone(), loaded.model.image_size, device)?;
             let quality = meter.measure_generator(&loaded.generator, loaded.model.latent_dim, args.samples)?;
             eprintln!("generator: {} (step {})", loaded.checkpoint.display(), loaded.step);
             let source = serde_json::json!({ "checkpoint": loaded.checkpoint, "step": loaded.step });
             (quality, source)
         }
         None => {
-            let meter = quality_meter(&args.classifier, args.data.clone(), REAL_IMAGE_SIZE, &device)?;
+            let meter = quality_meter::<B>(&args.classifier, args.data.clone(), REAL_IMAGE_SIZE, device)?;
             let train = load_split(Split::Train, args.data.clone(), REAL_IMAGE_SIZE)?;
             let count = args.samples.min(train.len());
             let pixels = &train.pixels[..count * REAL_IMAGE_SIZE * REAL_IMAGE_SIZE];
@@ -61,13 +66,13 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
 }
 
 /// The classifier in `path` with the statistics of the Fashion-MNIST test set at `size`.
-pub fn quality_meter(
+pub fn quality_meter<B: Backend>(
     path: &std::path::Path,
     data: Option<std::path::PathBuf>,
     size: usize,
-    device: &burn::tensor::Device<Flex>,
-) -> anyhow::Result<QualityMeter<Flex>> {
-    let classifier = load_classifier::<Flex>(path, device).with_context(|| {
+    device: &B::Device,
+) -> anyhow::Result<QualityMeter<B>> {
+    let classifier = load_classifier::<B>(path, device).with_context(|| {
         format!(
             "loading the classifier from {} (train one with `wgan classifier train --out {}`)",
             path.display(),

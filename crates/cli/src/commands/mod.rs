@@ -22,5 +22,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Classifier(ClassifierCommand::Train(args)) => classifier::train(&args).map(|()| 0),
         Command::Eval(args) => eval::run(&args).map(|()| 0),
         Command::Bench(args) => bench::run(&args).map(|()| 0),
+        Command::Devices => {
+            crate::device::listing().iter().for_each(|line| println!("{line}"));
+            Ok(0)
+        }
     }
 }

@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use burn::backend::Flex;
+use burn::tensor::backend::AutodiffBackend;
 use wgan_train::{load_generator, sample, write_grid, write_npy};
 
 use crate::args::SampleArgs;
+use crate::device::{self, with_backend};
 
 /// Grid columns: 8 for 64 samples, as in training.
 const GRID_COLUMNS: usize = 8;
@@ -14,11 +15,15 @@ const GRID_COLUMNS: usize = 8;
 /// Writes FILE.png, FILE.npy and FILE.noise.npy.
 pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.n > 0, crate::UserError("--n must be at least 1".into()));
-    let device = Default::default();
-    let loaded = load_generator::<Flex>(&args.from, &device)
+    let device = device::select(&args.device)?;
+    with_backend!(&device, |B, handle| sample_on::<<B as AutodiffBackend>::InnerBackend>(args, &handle))
+}
+
+fn sample_on<B: burn::tensor::backend::Backend>(args: &SampleArgs, device: &B::Device) -> anyhow::Result<()> {
+    let loaded = load_generator::<B>(&args.from, device)
         .with_context(|| format!("loading the generator from {}", args.from.display()))?;
     let model = &loaded.model;
-    let (noise, samples) = sample(&loaded.generator, model.latent_dim, args.n, args.seed, &device)?;
+    let (noise, samples) = sample(&loaded.generator, model.latent_dim, args.n, args.seed, device)?;
     let base = strip_extension(&args.out);
     if let Some(parent) = base.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;

@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use burn::backend::{Autodiff, Flex};
 use wgan_data::{ImageSet, Split};
 use wgan_train::{RunConfig, RunDir, RunOutcome, Trainer};
 
@@ -13,7 +12,8 @@ use crate::args::TrainArgs;
 use crate::commands::eval::quality_meter;
 use crate::dataset::load_split;
 use crate::progress::Progress;
-use crate::settings::{DeviceChoice, load_config, parse_device, run_directory};
+use crate::device::{self, with_backend};
+use crate::settings::{load_config, run_directory};
 
 /// Exit code after Ctrl-C: the step was finished and checkpointed (128 + SIGINT).
 pub const INTERRUPTED: u8 = 130;
@@ -21,7 +21,7 @@ pub const INTERRUPTED: u8 = 130;
 /// Trains as configured (or resumes) and writes the run directory. Returns the exit code:
 /// 0, or [`INTERRUPTED`] after Ctrl-C.
 pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
-    let device = parse_device(&args.device)?;
+    let device = device::select(&args.device)?;
     let mut overrides = args.overrides.clone();
     if let Some(seed) = args.seed {
         overrides.push(format!("seed={seed}"));
@@ -56,26 +56,22 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     .context("installing the Ctrl-C handler")?;
     let mut progress = Progress::new(config.schedule.log_interval, interrupted);
     let root = run_dir.root().to_path_buf();
-    let outcome = match device {
-        DeviceChoice::Cpu => {
-            eprintln!("device: cpu (flex)");
-            let device = Default::default();
-            let meter = match config.schedule.eval_interval {
-                0 => None,
-                _ => Some(quality_meter(
-                    &config.data.classifier,
-                    config.data.path.clone(),
-                    config.model.image_size,
-                    &device,
-                )?),
-            };
-            let mut trainer = start::<Autodiff<Flex>>(args.resume.is_some(), config, data, run_dir, device)?;
-            if let Some(meter) = meter {
-                trainer.set_quality_probe(Box::new(meter));
-            }
-            trainer.run(&mut progress)?
+    let outcome = with_backend!(&device, |B, handle| {
+        let meter = match config.schedule.eval_interval {
+            0 => None,
+            _ => Some(quality_meter(
+                &config.data.classifier,
+                config.data.path.clone(),
+                config.model.image_size,
+                &handle,
+            )?),
+        };
+        let mut trainer = start::<B>(args.resume.is_some(), config, data, run_dir, handle)?;
+        if let Some(meter) = meter {
+            trainer.set_quality_probe(Box::new(meter));
         }
-    };
+        trainer.run(&mut progress)?
+    });
     match outcome {
         RunOutcome::Finished => Ok(0),
         RunOutcome::Stopped { step } => {

@@ -1,0 +1,40 @@
+//! Helpers shared by the trainer's integration tests.
+
+#![allow(dead_code)]
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
+use wgan_data::ImageSet;
+use wgan_train::Trainer;
+
+/// 64 distinct 16×16 images with pixels in [−1, 1].
+pub fn distinct_images() -> ImageSet {
+    let size = 16;
+    let pixels = (0..64 * size * size)
+        .map(|p| (((p * 37) % 101) as f32 / 50.0) - 1.0)
+        .collect();
+    ImageSet {
+        pixels,
+        labels: vec![0; 64],
+        size,
+    }
+}
+
+/// Every float tensor of a module, running statistics included, in visiting order.
+struct Collect(Vec<TensorData>);
+
+impl<B: Backend> ModuleVisitor<B> for Collect {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.0.push(param.val().into_data());
+    }
+}
+
+/// `(generator, critic)` tensors of a trainer, in visiting order.
+pub fn snapshot<B: AutodiffBackend>(trainer: &Trainer<B>) -> (Vec<TensorData>, Vec<TensorData>) {
+    let mut generator = Collect(Vec::new());
+    trainer.generator().visit(&mut generator);
+    let mut critic = Collect(Vec::new());
+    trainer.critic().visit(&mut critic);
+    (generator.0, critic.0)
+}
