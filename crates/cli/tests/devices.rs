@@ -26,13 +26,19 @@ fn bad_or_absent_devices_fail_fast_with_the_reason() {
     let listing = String::from_utf8(wgan(&["devices"]).stdout).unwrap();
     let config = smoke_config();
     let mut cases = vec![
-        ("gpu", "--device gpu: unknown device; use auto, cpu, cuda[:N] or wgpu[:N]"),
+        (
+            "gpu",
+            "--device gpu: unknown device; use auto, cpu, cuda[:N] or wgpu[:N]",
+        ),
         ("cuda:x", "--device cuda:x: the device index must be a number"),
         ("cpu:1", "--device cpu:1: cpu takes no index"),
         ("wgpu:99", "--device wgpu:99: there are "),
     ];
     if listing.contains("cuda: no NVIDIA driver found") {
-        cases.push(("cuda", "--device cuda: no NVIDIA driver found (libcuda.so cannot be loaded)"));
+        cases.push((
+            "cuda",
+            "--device cuda: no NVIDIA driver found (libcuda.so cannot be loaded)",
+        ));
     }
     for (device, expected) in cases {
         let started = Instant::now();
@@ -56,9 +62,15 @@ fn auto_says_what_it_chose_and_why() {
         "auto",
     ]);
     let stderr = stderr_with_code(&output, 1);
-    let chosen = stderr.lines().find(|line| line.starts_with("device: ")).unwrap_or_default();
+    let chosen = stderr
+        .lines()
+        .find(|line| line.starts_with("device: "))
+        .unwrap_or_default();
     assert!(!chosen.is_empty(), "{stderr}");
     if chosen.starts_with("device: cpu") {
-        assert!(chosen.contains("(auto: no CUDA: ") && chosen.contains("no hardware wgpu adapter: "), "{chosen}");
+        assert!(
+            chosen.contains("(auto: no CUDA: ") && chosen.contains("no hardware wgpu adapter: "),
+            "{chosen}"
+        );
     }
 }

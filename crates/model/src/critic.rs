@@ -7,9 +7,9 @@ use burn::tensor::{Tensor, activation, backend::Backend};
 
 use rand::Rng;
 
-use crate::generator::batch_norm;
+use crate::generator::new_batch_norm;
 use crate::init::{conv, linear};
-use crate::{CriticNorm, ModelConfig, ModelError};
+use crate::{CriticNorm, ModelConfig, ModelError, batch_norm};
 
 /// One stride-2 stage: conv 'same' → [BatchNorm] → LeakyReLU.
 #[derive(Module, Debug)]
@@ -47,7 +47,7 @@ impl<B: Backend> Critic<B> {
         for (index, width) in config.critic_widths.iter().enumerate() {
             let out = config.dim * width;
             let norm = match config.critic_norm {
-                CriticNorm::BatchNorm if index > 0 => Some(batch_norm(config, out, device)),
+                CriticNorm::BatchNorm if index > 0 => Some(new_batch_norm(config, out, device)),
                 _ => None,
             };
             blocks.push(CriticBlock {
@@ -120,7 +120,7 @@ impl<B: Backend> CriticBlock<B> {
     pub fn pre_activation(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
         let x = self.conv.forward(input);
         match &self.norm {
-            Some(norm) => norm.forward(x),
+            Some(norm) => batch_norm(norm, x),
             None => x,
         }
     }

@@ -7,7 +7,7 @@ use burn::tensor::{Tensor, activation, backend::Backend};
 use rand::Rng;
 
 use crate::init::{conv, linear};
-use crate::{ModelConfig, ModelError, upsample_bilinear_2x};
+use crate::{ModelConfig, ModelError, batch_norm, upsample_bilinear_2x};
 
 /// One ×2 stage: bilinear upsample → conv 'same' → BatchNorm → ReLU.
 #[derive(Module, Debug)]
@@ -36,7 +36,7 @@ pub struct Generator<B: Backend> {
 }
 
 /// BatchNorm over `features` channels with γ = 1, β = 0.
-pub(crate) fn batch_norm<B: Backend>(config: &ModelConfig, features: usize, device: &B::Device) -> BatchNorm<B> {
+pub(crate) fn new_batch_norm<B: Backend>(config: &ModelConfig, features: usize, device: &B::Device) -> BatchNorm<B> {
     burn::nn::BatchNormConfig::new(features)
         .with_epsilon(config.batch_norm.epsilon)
         .with_momentum(config.batch_norm.momentum)
@@ -58,14 +58,14 @@ impl<B: Backend> Generator<B> {
                 let channels = [config.dim * pair[0], config.dim * pair[1]];
                 GeneratorBlock {
                     conv: conv(channels, config.kernel_size, 1, true, rng, device),
-                    norm: batch_norm(config, channels[1], device),
+                    norm: new_batch_norm(config, channels[1], device),
                 }
             })
             .collect();
         let last_width = config.dim * config.generator_widths[config.generator_widths.len() - 1];
         Ok(Self {
             project,
-            project_norm: batch_norm(config, projected, device),
+            project_norm: new_batch_norm(config, projected, device),
             blocks,
             output: conv([last_width, config.channels], config.kernel_size, 1, true, rng, device),
             base_channels,
@@ -85,11 +85,11 @@ impl<B: Backend> Generator<B> {
         let [batch, _] = noise.dims();
         let base = ModelConfig::BASE_SIZE;
         let x = self.project.forward(noise); // [B, C0·4·4]
-        let x = activation::relu(self.project_norm.forward(x));
+        let x = activation::relu(batch_norm(&self.project_norm, x));
         let mut x = x.reshape([batch, self.base_channels, base, base]); // [B, C0, 4, 4]
         for block in &self.blocks {
             let up = upsample_bilinear_2x(x); // [B, C, 2s, 2s]
-            x = activation::relu(block.norm.forward(block.conv.forward(up)));
+            x = activation::relu(batch_norm(&block.norm, block.conv.forward(up)));
         }
         activation::tanh(self.output.forward(upsample_bilinear_2x(x)))
     }

@@ -6,6 +6,7 @@
 //! burn's autodiff is first-order only and the gradient penalty needs a gradient of a
 //! gradient.
 
+mod batch_norm;
 mod config;
 mod critic;
 mod dtype;
@@ -16,6 +17,7 @@ mod input_gradient;
 mod summary;
 mod upsample;
 
+pub use batch_norm::batch_norm;
 pub use config::{BatchNormConfig, CriticNorm, ModelConfig, Variant};
 pub use critic::{Critic, CriticBlock};
 pub use dtype::cast_parameters;

@@ -86,7 +86,11 @@ pub fn critic_loss<B: Backend>(
 /// one batch of 2·batch: the same numbers as two passes, with larger and faster matrix
 /// products. A BatchNorm critic normalises each batch by its own statistics, as the seed does,
 /// so it scores them separately.
-fn mean_score_gap<B: Backend>(critic: &Critic<B>, real: Tensor<B, 4>, fake: Tensor<B, 4>) -> Result<Tensor<B, 1>, ModelError> {
+fn mean_score_gap<B: Backend>(
+    critic: &Critic<B>,
+    real: Tensor<B, 4>,
+    fake: Tensor<B, 4>,
+) -> Result<Tensor<B, 1>, ModelError> {
     if critic.has_batch_norm() {
         let score_real = critic.try_forward(real)?.mean();
         let score_fake = critic.try_forward(fake)?.mean();

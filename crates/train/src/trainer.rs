@@ -480,8 +480,10 @@ impl<B: AutodiffBackend> Trainer<B> {
         };
         let data_ready = Instant::now();
         self.timings.data += data_ready - started;
-        // The fake batch trains the critic only: detached, no gradient reaches the generator.
-        let fake = self.generator.forward(noise).detach();
+        // The fake batch trains the critic only: generated with the generator's parameters
+        // untracked, so autodiff records nothing (BatchNorm still uses and updates batch
+        // statistics, as in training).
+        let fake = self.generator.clone().no_grad().forward(noise);
         let loss = critic_loss(&self.critic, real, fake, penalty_at)?;
         let metrics = CriticStepMetrics {
             loss: scalar(loss.total.clone()),
@@ -508,9 +510,10 @@ impl<B: AutodiffBackend> Trainer<B> {
         let data_ready = Instant::now();
         self.timings.data += data_ready - started;
         let fake = self.generator.forward(noise);
-        let loss = self.critic.try_forward(fake)?.mean().neg();
+        // The critic's parameters are untracked here: the backward pass computes no weight
+        // gradients for them, only the gradient through the critic to the fake images.
+        let loss = self.critic.clone().no_grad().try_forward(fake)?.mean().neg();
         let value = scalar(loss.clone());
-        // The critic's parameters receive gradients too; only the generator's are kept.
         let grads = GradientsParams::from_grads(loss.backward(), &self.generator);
         let learning_rate = self.config.optimizer.generator.learning_rate();
         self.generator = self

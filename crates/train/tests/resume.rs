@@ -4,8 +4,8 @@
 mod common;
 
 use burn::backend::{Autodiff, Flex};
-use wgan_model::Variant;
 use common::{distinct_images, snapshot};
+use wgan_model::Variant;
 use wgan_train::{RunConfig, RunDir, Silent, Trainer, list_checkpoints, read_metrics};
 
 type Ad = Autodiff<Flex>;
@@ -44,8 +44,13 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
         straight.run(&mut Silent).unwrap();
 
         let split_dir = RunDir::create(dir.path().join("split")).unwrap();
-        let mut first =
-            Trainer::<Ad>::new(config(variant, HALF), distinct_images(), split_dir.clone(), Default::default()).unwrap();
+        let mut first = Trainer::<Ad>::new(
+            config(variant, HALF),
+            distinct_images(),
+            split_dir.clone(),
+            Default::default(),
+        )
+        .unwrap();
         first.run(&mut Silent).unwrap();
         drop(first);
         // An interrupted process may have logged steps past its last checkpoint, the last
@@ -54,8 +59,13 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
         metrics.push_str("{\"step\":5,\"critic_loss\":1.0,\"generator_loss\":1.0,\"wasserstein_estimate\":1.0,\"elapsed_s\":1.0}\n{\"step\":6,\"cri");
         std::fs::write(split_dir.metrics(), metrics).unwrap();
 
-        let resumed =
-            Trainer::<Ad>::resume(config(variant, 2 * HALF), distinct_images(), split_dir.clone(), Default::default()).unwrap();
+        let resumed = Trainer::<Ad>::resume(
+            config(variant, 2 * HALF),
+            distinct_images(),
+            split_dir.clone(),
+            Default::default(),
+        )
+        .unwrap();
         assert!(resumed.skipped.is_empty());
         assert!(resumed.checkpoint.as_ref().unwrap().ends_with("step-000004"));
         let mut second = resumed.trainer;

@@ -90,7 +90,10 @@ fn largest_difference(a: &[TensorData], b: &[TensorData]) -> f64 {
         .flat_map(|(a, b)| {
             assert_eq!(a.shape, b.shape);
             let (a, b) = (a.to_vec::<f32>().unwrap(), b.to_vec::<f32>().unwrap());
-            a.into_iter().zip(b).map(|(x, y)| f64::from((x - y).abs())).collect::<Vec<_>>()
+            a.into_iter()
+                .zip(b)
+                .map(|(x, y)| f64::from((x - y).abs()))
+                .collect::<Vec<_>>()
         })
         .fold(0.0, f64::max)
 }
@@ -127,15 +130,29 @@ fn wgpu_training_steps_agree_with_the_cpu_backend() {
             ];
             for (name, x, y) in pairs {
                 let relative = (x - y).abs() / x.abs().max(1.0);
-                eprintln!("{variant:?} step {}: {name} cpu {x:.7} wgpu {y:.7} (relative difference {relative:.1e})", a.step);
-                assert!(x.is_finite() && relative <= LOSS_TOLERANCE, "{variant:?} step {}: {name}", a.step);
+                eprintln!(
+                    "{variant:?} step {}: {name} cpu {x:.7} wgpu {y:.7} (relative difference {relative:.1e})",
+                    a.step
+                );
+                assert!(
+                    x.is_finite() && relative <= LOSS_TOLERANCE,
+                    "{variant:?} step {}: {name}",
+                    a.step
+                );
             }
         }
         assert_eq!(gpu.metrics.len(), GENERATOR_STEPS);
-        assert_eq!(largest_difference(&cpu.initial, &gpu.initial), 0.0, "same initial weights");
+        assert_eq!(
+            largest_difference(&cpu.initial, &gpu.initial),
+            0.0,
+            "same initial weights"
+        );
         let moved = largest_difference(&cpu.initial, &cpu.trained);
         let difference = largest_difference(&cpu.trained, &gpu.trained);
         eprintln!("{variant:?}: weights moved up to {moved:.2e}; the backends differ by up to {difference:.2e}");
-        assert!(moved > 0.0 && difference <= WEIGHT_TOLERANCE * moved, "{variant:?}: {difference:.3e} apart");
+        assert!(
+            moved > 0.0 && difference <= WEIGHT_TOLERANCE * moved,
+            "{variant:?}: {difference:.3e} apart"
+        );
     }
 }

@@ -6,8 +6,8 @@ use wgan_eval::{ClassifierConfig, ClassifierTraining, save_classifier, train_cla
 
 use crate::UserError;
 use crate::args::ClassifierTrainArgs;
-use crate::device::{self, with_backend};
 use crate::dataset::load_split;
+use crate::device::{self, with_backend};
 
 /// Trains, reports the test accuracy, and saves the classifier.
 pub fn train(args: &ClassifierTrainArgs) -> anyhow::Result<()> {

@@ -8,8 +8,8 @@ use wgan_train::load_generator;
 
 use crate::UserError;
 use crate::args::EvalArgs;
-use crate::device::{self, with_backend};
 use crate::dataset::load_split;
+use crate::device::{self, with_backend};
 
 /// Side length of the real images measured by `--train-images` (the classifier's input).
 const REAL_IMAGE_SIZE: usize = 32;
@@ -20,7 +20,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
         return Err(UserError(format!("--samples must be at least {IS_SPLITS} (the IS splits)")).into());
     }
     let device = device::select(&args.device)?;
-    with_backend!(&device, |B, handle| eval_on::<<B as AutodiffBackend>::InnerBackend>(args, &handle))
+    with_backend!(&device, |B, handle| eval_on::<<B as AutodiffBackend>::InnerBackend>(
+        args, &handle
+    ))
 }
 
 fn eval_on<B: Backend>(args: &EvalArgs, device: &B::Device) -> anyhow::Result<()> {

@@ -16,7 +16,9 @@ const GRID_COLUMNS: usize = 8;
 pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.n > 0, crate::UserError("--n must be at least 1".into()));
     let device = device::select(&args.device)?;
-    with_backend!(&device, |B, handle| sample_on::<<B as AutodiffBackend>::InnerBackend>(args, &handle))
+    with_backend!(&device, |B, handle| sample_on::<<B as AutodiffBackend>::InnerBackend>(
+        args, &handle
+    ))
 }
 
 fn sample_on<B: burn::tensor::backend::Backend>(args: &SampleArgs, device: &B::Device) -> anyhow::Result<()> {

@@ -11,8 +11,8 @@ use crate::UserError;
 use crate::args::TrainArgs;
 use crate::commands::eval::quality_meter;
 use crate::dataset::load_split;
-use crate::progress::Progress;
 use crate::device::{self, with_backend};
+use crate::progress::Progress;
 use crate::settings::{load_config, run_directory};
 
 /// Exit code after Ctrl-C: the step was finished and checkpointed (128 + SIGINT).

@@ -52,7 +52,10 @@ mod tests {
     #[test]
     fn a_missing_driver_is_named() {
         let reason = "Unable to dynamically load the \"cuda\" shared library - searched for library names: [\"libcuda.so\"]. Ensure …";
-        assert_eq!(explain_missing_library(reason), "no NVIDIA driver found (libcuda.so cannot be loaded)");
+        assert_eq!(
+            explain_missing_library(reason),
+            "no NVIDIA driver found (libcuda.so cannot be loaded)"
+        );
         assert_eq!(explain_missing_library("timed out"), "timed out");
     }
 

@@ -33,9 +33,9 @@ pub fn probe<T: Send + 'static>(
             let _ = sender.send(answer);
         });
     let answer = match spawned {
-        Ok(_) => receiver.recv_timeout(PROBE_TIMEOUT).unwrap_or_else(|_| {
-            Err(format!("{what} did not answer within {} s", PROBE_TIMEOUT.as_secs()))
-        }),
+        Ok(_) => receiver
+            .recv_timeout(PROBE_TIMEOUT)
+            .unwrap_or_else(|_| Err(format!("{what} did not answer within {} s", PROBE_TIMEOUT.as_secs()))),
         Err(err) => Err(format!("cannot start the {what} probe: {err}")),
     };
     std::panic::set_hook(hook);

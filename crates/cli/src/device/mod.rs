@@ -7,6 +7,7 @@
 
 #[cfg(feature = "cuda")]
 mod cuda;
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
 mod guarded;
 #[cfg(feature = "wgpu")]
 mod wgpu_adapters;
@@ -36,7 +37,9 @@ impl FromStr for DeviceRequest {
         let (name, index) = match text.split_once(':') {
             Some((name, index)) => {
                 let index = index.parse::<usize>().map_err(|_| {
-                    UserError(format!("--device {text}: the device index must be a number, as in {name}:0"))
+                    UserError(format!(
+                        "--device {text}: the device index must be a number, as in {name}:0"
+                    ))
                 })?;
                 (name, Some(index))
             }
@@ -136,7 +139,7 @@ fn cuda_device(index: usize) -> Result<ComputeDevice, String> {
         None => Err(format!(
             "the driver reports {} CUDA device(s): {}",
             names.len(),
-            numbered("cuda", &names)
+            inline_list(numbered("cuda", &names))
         )),
     }
 }
@@ -151,7 +154,7 @@ fn cuda_device(_index: usize) -> Result<ComputeDevice, String> {
 #[cfg(feature = "wgpu")]
 fn wgpu_device(index: Option<usize>, hardware_only: bool) -> Result<ComputeDevice, String> {
     let adapters = wgpu_adapters::adapters()?;
-    let listing = || numbered("wgpu", &adapters);
+    let listing = || inline_list(numbered("wgpu", &adapters));
     let chosen = match index {
         Some(index) => adapters
             .get(index)
@@ -179,17 +182,24 @@ fn wgpu_device(_index: Option<usize>, _hardware_only: bool) -> Result<ComputeDev
     Err("this build has no wgpu backend (build with the `wgpu` feature)".into())
 }
 
-/// `cuda:0 (A), cuda:1 (B)`, or `none`.
-fn numbered(prefix: &str, items: &[impl fmt::Display]) -> String {
-    if items.is_empty() {
-        return "none".into();
-    }
-    let named: Vec<String> = items
+/// `["cuda:0 (A)", "cuda:1 (B)"]`: each device with its index.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn numbered(prefix: &str, items: &[impl fmt::Display]) -> Vec<String> {
+    items
         .iter()
         .enumerate()
         .map(|(index, item)| format!("{prefix}:{index} ({item})"))
-        .collect();
-    named.join(", ")
+        .collect()
+}
+
+/// `a, b, c` for an error message, or `none`.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn inline_list(lines: Vec<String>) -> String {
+    if lines.is_empty() {
+        "none".into()
+    } else {
+        lines.join(", ")
+    }
 }
 
 /// Every device this build can compute on, one per line, for `wgan devices`.
@@ -198,7 +208,7 @@ pub fn listing() -> Vec<String> {
     #[cfg(feature = "cuda")]
     match cuda::device_names() {
         Ok(names) if names.is_empty() => lines.push("cuda: the driver reports no devices".into()),
-        Ok(names) => lines.extend(names.iter().enumerate().map(|(i, name)| format!("cuda:{i} ({name})"))),
+        Ok(names) => lines.extend(numbered("cuda", &names)),
         Err(reason) => lines.push(format!("cuda: {reason}")),
     }
     #[cfg(not(feature = "cuda"))]
@@ -206,7 +216,7 @@ pub fn listing() -> Vec<String> {
     #[cfg(feature = "wgpu")]
     match wgpu_adapters::adapters() {
         Ok(adapters) if adapters.is_empty() => lines.push("wgpu: no Vulkan adapter found".into()),
-        Ok(adapters) => lines.extend(adapters.iter().enumerate().map(|(i, adapter)| format!("wgpu:{i} ({adapter})"))),
+        Ok(adapters) => lines.extend(numbered("wgpu", &adapters)),
         Err(reason) => lines.push(format!("wgpu: {reason}")),
     }
     #[cfg(not(feature = "wgpu"))]

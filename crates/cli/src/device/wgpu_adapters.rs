@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use burn::backend::wgpu::WgpuDevice;
 use ::wgpu::DeviceType;
+use burn::backend::wgpu::WgpuDevice;
 
 use super::guarded;
 
@@ -30,14 +30,23 @@ impl Adapter {
 /// enumerates them, so `DiscreteGpu(1)` is the second discrete GPU.
 pub fn burn_device(all: &[Adapter], index: usize) -> Result<WgpuDevice, String> {
     let adapter = all.get(index).ok_or_else(|| format!("there is no adapter {index}"))?;
-    let rank = all[..index].iter().filter(|earlier| earlier.kind == adapter.kind).count();
+    let rank = all[..index]
+        .iter()
+        .filter(|earlier| earlier.kind == adapter.kind)
+        .count();
     match adapter.kind {
         DeviceType::DiscreteGpu => Ok(WgpuDevice::DiscreteGpu(rank)),
         DeviceType::IntegratedGpu => Ok(WgpuDevice::IntegratedGpu(rank)),
         DeviceType::VirtualGpu => Ok(WgpuDevice::VirtualGpu(rank)),
         DeviceType::Cpu if rank == 0 => Ok(WgpuDevice::Cpu),
-        DeviceType::Cpu => Err(format!("{} is a second software adapter, which burn cannot select", adapter.name)),
-        DeviceType::Other => Err(format!("{} is of an unknown kind, which burn cannot select", adapter.name)),
+        DeviceType::Cpu => Err(format!(
+            "{} is a second software adapter, which burn cannot select",
+            adapter.name
+        )),
+        DeviceType::Other => Err(format!(
+            "{} is of an unknown kind, which burn cannot select",
+            adapter.name
+        )),
     }
 }
 
