@@ -7,6 +7,7 @@ use burn::tensor::{Tensor, activation, backend::Backend};
 
 use rand::Rng;
 
+use crate::conv::conv2d_layer;
 use crate::generator::new_batch_norm;
 use crate::init::{conv, linear};
 use crate::{CriticNorm, ModelConfig, ModelError, batch_norm};
@@ -118,7 +119,7 @@ impl<B: Backend> CriticBlock<B> {
     /// - `input`: `[batch, c_in, s, s]`
     /// - output: `[batch, c_out, ceil(s / 2), ceil(s / 2)]`
     pub fn pre_activation(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = self.conv.forward(input);
+        let x = conv2d_layer(&self.conv, input);
         match &self.norm {
             Some(norm) => batch_norm(norm, x),
             None => x,

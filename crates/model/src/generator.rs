@@ -6,6 +6,7 @@ use burn::nn::{BatchNorm, Linear};
 use burn::tensor::{Tensor, activation, backend::Backend};
 use rand::Rng;
 
+use crate::conv::conv2d_layer;
 use crate::init::{conv, linear};
 use crate::{ModelConfig, ModelError, batch_norm, upsample_bilinear_2x};
 
@@ -89,9 +90,9 @@ impl<B: Backend> Generator<B> {
         let mut x = x.reshape([batch, self.base_channels, base, base]); // [B, C0, 4, 4]
         for block in &self.blocks {
             let up = upsample_bilinear_2x(x); // [B, C, 2s, 2s]
-            x = activation::relu(batch_norm(&block.norm, block.conv.forward(up)));
+            x = activation::relu(batch_norm(&block.norm, conv2d_layer(&block.conv, up)));
         }
-        activation::tanh(self.output.forward(upsample_bilinear_2x(x)))
+        activation::tanh(conv2d_layer(&self.output, upsample_bilinear_2x(x)))
     }
 
     /// Like [`Generator::forward`], but checks the noise shape first.

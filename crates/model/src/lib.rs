@@ -8,6 +8,7 @@
 
 mod batch_norm;
 mod config;
+mod conv;
 mod critic;
 mod dtype;
 mod error;
