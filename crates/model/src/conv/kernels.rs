@@ -14,6 +14,9 @@ use rayon::prelude::*;
 /// Columns a matrix product should have at least; smaller outputs are grouped over images.
 const MIN_COLUMNS: usize = 256;
 
+/// Parallel runs a weight gradient is summed in, fixed so that the sum order is too.
+const PARTS: usize = 8;
+
 /// The element types the kernels run on.
 pub trait Real: Copy + Send + Sync + AddAssign + Mul<Output = Self> + 'static {
     /// Additive identity.
@@ -341,46 +344,57 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
     }
     let [k, len, channels] = [g.patch_len(), g.output_len(), g.channels_out];
     let group = g.group();
-    x.par_chunks(group * g.image_len())
-        .zip(grad.par_chunks(group * channels * len))
-        .fold(
-            || {
-                let buffers = (vec![T::ZERO; k * group * len], vec![T::ZERO; channels * group * len]);
-                (vec![T::ZERO; channels * k], buffers)
-            },
-            |(mut sum, (mut cols, mut gathered)), (x_group, grad_group)| {
-                let width = (x_group.len() / g.image_len()) * len;
-                for (index, image) in x_group.chunks(g.image_len()).enumerate() {
-                    unroll(g, image, &mut cols, width, index * len);
-                }
-                gather_channels(g, grad_group, &mut gathered);
-                let lhs = View {
-                    data: &gathered,
-                    rows: channels,
-                    cols: width,
-                    row_stride: width,
-                    col_stride: 1,
-                };
-                // colsᵀ: element (l, kk) of the [G·L, K] transpose is cols[kk·width + l].
-                let rhs = View {
-                    data: &cols,
-                    rows: width,
-                    cols: k,
-                    row_stride: 1,
-                    col_stride: width,
-                };
-                matmul(&mut sum, k, lhs, rhs, true);
-                (sum, (cols, gathered))
-            },
-        )
-        .map(|(sum, _)| sum)
-        .reduce(
-            || vec![T::ZERO; channels * k],
-            |mut total, part| {
-                total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
-                total
-            },
-        )
+    let pairs: Vec<_> = x
+        .chunks(group * g.image_len())
+        .zip(grad.chunks(group * channels * len))
+        .collect();
+    summed_in_parts(&pairs, channels * k, |sum, part| {
+        let mut cols = vec![T::ZERO; k * group * len];
+        let mut gathered = vec![T::ZERO; channels * group * len];
+        for (x_group, grad_group) in part {
+            let width = (x_group.len() / g.image_len()) * len;
+            for (index, image) in x_group.chunks(g.image_len()).enumerate() {
+                unroll(g, image, &mut cols, width, index * len);
+            }
+            gather_channels(g, grad_group, &mut gathered);
+            let lhs = View {
+                data: &gathered,
+                rows: channels,
+                cols: width,
+                row_stride: width,
+                col_stride: 1,
+            };
+            // colsᵀ: element (l, kk) of the [G·L, K] transpose is cols[kk·width + l].
+            let rhs = View {
+                data: &cols,
+                rows: width,
+                cols: k,
+                row_stride: 1,
+                col_stride: width,
+            };
+            matmul(sum, k, lhs, rhs, true);
+        }
+    })
+}
+
+/// Work split into [`PARTS`] fixed runs of `items`, each summed into its own buffer of
+/// `len` zeros by `add` (in parallel), then the buffers added in order: the same result on
+/// any number of threads, so training stays reproducible.
+fn summed_in_parts<I: Sync, T: Real>(items: &[I], len: usize, add: impl Fn(&mut [T], &[I]) + Sync) -> Vec<T> {
+    let per_part = items.len().div_ceil(PARTS).max(1);
+    let partials: Vec<Vec<T>> = items
+        .par_chunks(per_part)
+        .map(|part| {
+            let mut sum = vec![T::ZERO; len];
+            add(&mut sum, part);
+            sum
+        })
+        .collect();
+    let mut total = vec![T::ZERO; len];
+    for partial in partials {
+        total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
+    }
+    total
 }
 
 /// [`input_grad`] for one output channel: a `[K, 1]·[1, L]` product is an outer product, so
@@ -412,37 +426,27 @@ fn input_grad_single<T: Real>(g: &Geometry, grad: &[T], weight: &[T]) -> Vec<T> 
 fn weight_grad_single<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
     let [width, out_width, stride] = [g.input[1], g.output[1], g.stride[1]];
     let k = g.patch_len();
-    x.par_chunks(g.image_len())
-        .zip(grad.par_chunks(g.output_len()))
-        .fold(
-            || vec![T::ZERO; k],
-            |mut sums, (image, grad_image)| {
-                for_each_patch_row(g, |k, y, input_row, columns, first_column| {
-                    let Some(row) = input_row.filter(|_| !columns.is_empty()) else {
-                        return;
-                    };
-                    let grad_row = &grad_image[y * out_width..][columns];
-                    let source = image[row * width + first_column..(row + 1) * width]
-                        .iter()
-                        .step_by(stride);
-                    let mut lanes = [T::ZERO; 4];
-                    for (index, (value, grad)) in source.zip(grad_row).enumerate() {
-                        lanes[index % 4] += *value * *grad;
-                    }
-                    for lane in lanes {
-                        sums[k] += lane;
-                    }
-                });
-                sums
-            },
-        )
-        .reduce(
-            || vec![T::ZERO; k],
-            |mut total, part| {
-                total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
-                total
-            },
-        )
+    let pairs: Vec<_> = x.chunks(g.image_len()).zip(grad.chunks(g.output_len())).collect();
+    summed_in_parts(&pairs, k, |sums, part| {
+        for (image, grad_image) in part {
+            for_each_patch_row(g, |k, y, input_row, columns, first_column| {
+                let Some(row) = input_row.filter(|_| !columns.is_empty()) else {
+                    return;
+                };
+                let grad_row = &grad_image[y * out_width..][columns];
+                let source = image[row * width + first_column..(row + 1) * width]
+                    .iter()
+                    .step_by(stride);
+                let mut lanes = [T::ZERO; 4];
+                for (index, (value, grad)) in source.zip(grad_row).enumerate() {
+                    lanes[index % 4] += *value * *grad;
+                }
+                for lane in lanes {
+                    sums[k] += lane;
+                }
+            });
+        }
+    })
 }
 
 /// `dL/dbias`: `grad` summed over images and positions.
