@@ -153,8 +153,9 @@ pub fn conv_ad<B: Backend>(
 ) -> Option<Tensor<B, 4>> {
     let x = primitive_as::<B, Ad, 4>(x)?;
     let weight = primitive_as::<B, Ad, 4>(weight)?;
-    // Without a bias, an untracked zero vector stands in: it adds nothing and asks for no
-    // gradient.
+    // Without a bias, an untracked zero vector stands in as the third parent, for the
+    // graph only: it asks for no gradient and is not added to the output.
+    let has_bias = bias.is_some();
     let bias = match bias {
         Some(bias) => primitive_as::<B, Ad, 1>(bias)?,
         None => Tensor::<Ad, 1>::zeros([g.channels_out], (&Default::default(), x.dtype()))
@@ -164,11 +165,11 @@ pub fn conv_ad<B: Backend>(
     if !same_dtype(&[&x.primitive, &weight.primitive, &bias.primitive]) {
         return None;
     }
-    let output = run(
-        Kernel::Forward,
-        &g,
-        &[x.primitive.clone(), weight.primitive.clone(), bias.primitive.clone()],
-    );
+    let mut inputs = vec![x.primitive.clone(), weight.primitive.clone()];
+    if has_bias {
+        inputs.push(bias.primitive.clone());
+    }
+    let output = run(Kernel::Forward, &g, &inputs);
     let nodes = [x.node.clone(), weight.node.clone(), bias.node.clone()];
     let result = match ConvBackward
         .prepare::<NoCheckpointing>(nodes)

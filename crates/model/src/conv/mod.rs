@@ -255,7 +255,7 @@ mod tests {
     fn kernels_match_burn_forward_and_gradients() {
         let device = Default::default();
         for (case, (conv, batch, size)) in cases().into_iter().enumerate() {
-            let [c_out, c_in, ..] = conv.weight.dims();
+            let [_, c_in, ..] = conv.weight.dims();
             let x = random::<Ad, 4>([batch, c_in, size[0], size[1]], &device).require_grad();
             let ours = conv2d_layer(&conv, x.clone());
             let theirs = burn_conv(&conv, x.clone(), conv.weight.val());
@@ -289,7 +289,6 @@ mod tests {
                 burn_conv(&inner, x_inner, inner.weight.val()),
                 &format!("case {case} inner output"),
             );
-            let _ = c_out;
         }
     }
 
