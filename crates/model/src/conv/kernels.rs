@@ -11,6 +11,8 @@ use std::ops::{AddAssign, Mul, Range};
 
 use rayon::prelude::*;
 
+mod single_output;
+
 /// Columns a matrix product should have at least; smaller outputs are grouped over images.
 const MIN_COLUMNS: usize = 256;
 
@@ -249,6 +251,9 @@ fn gather_channels<T: Real>(g: &Geometry, batched: &[T], matrix: &mut [T]) {
 /// - `x`: `[N, C_in, H, W]`; `weight`: `[C_out, K]`; `bias`: `[C_out]`
 /// - output: `[N, C_out, L]`
 pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>) -> Vec<T> {
+    if g.channels_out == 1 {
+        return single_output::forward(g, x, weight, bias);
+    }
     let [k, len, channels] = [g.patch_len(), g.output_len(), g.channels_out];
     let group = g.group();
     let mut y = vec![T::ZERO; g.batch * channels * len];
@@ -296,7 +301,7 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
 /// - output: `[N, C_in, H, W]`
 pub fn input_grad<T: Real>(g: &Geometry, grad: &[T], weight: &[T]) -> Vec<T> {
     if g.channels_out == 1 {
-        return input_grad_single(g, grad, weight);
+        return single_output::input_grad(g, grad, weight);
     }
     let [k, len, channels] = [g.patch_len(), g.output_len(), g.channels_out];
     let group = g.group();
@@ -340,7 +345,7 @@ pub fn input_grad<T: Real>(g: &Geometry, grad: &[T], weight: &[T]) -> Vec<T> {
 /// - output: `[C_out, K]`
 pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
     if g.channels_out == 1 {
-        return weight_grad_single(g, x, grad);
+        return single_output::weight_grad(g, x, grad);
     }
     let [k, len, channels] = [g.patch_len(), g.output_len(), g.channels_out];
     let group = g.group();
@@ -395,58 +400,6 @@ fn summed_in_parts<I: Sync, T: Real>(items: &[I], len: usize, add: impl Fn(&mut 
         total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
     }
     total
-}
-
-/// [`input_grad`] for one output channel: a `[K, 1]·[1, L]` product is an outer product, so
-/// each patch row, scaled by its weight, is added straight back onto the pixels it read.
-fn input_grad_single<T: Real>(g: &Geometry, grad: &[T], weight: &[T]) -> Vec<T> {
-    let [width, out_width, stride] = [g.input[1], g.output[1], g.stride[1]];
-    let mut x_grad = vec![T::ZERO; g.batch * g.image_len()];
-    x_grad
-        .par_chunks_mut(g.image_len())
-        .zip(grad.par_chunks(g.output_len()))
-        .for_each(|(image, grad_image)| {
-            for_each_patch_row(g, |k, y, input_row, columns, first_column| {
-                let Some(row) = input_row.filter(|_| !columns.is_empty()) else {
-                    return;
-                };
-                let scale = weight[k];
-                let source = &grad_image[y * out_width..][columns];
-                let target = &mut image[row * width + first_column..(row + 1) * width];
-                for (pixel, value) in target.iter_mut().step_by(stride).zip(source) {
-                    *pixel += scale * *value;
-                }
-            });
-        });
-    x_grad
-}
-
-/// [`weight_grad`] for one output channel: each weight's gradient is a dot product of its
-/// patch row with the output gradient, summed over images.
-fn weight_grad_single<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
-    let [width, out_width, stride] = [g.input[1], g.output[1], g.stride[1]];
-    let k = g.patch_len();
-    let pairs: Vec<_> = x.chunks(g.image_len()).zip(grad.chunks(g.output_len())).collect();
-    summed_in_parts(&pairs, k, |sums, part| {
-        for (image, grad_image) in part {
-            for_each_patch_row(g, |k, y, input_row, columns, first_column| {
-                let Some(row) = input_row.filter(|_| !columns.is_empty()) else {
-                    return;
-                };
-                let grad_row = &grad_image[y * out_width..][columns];
-                let source = image[row * width + first_column..(row + 1) * width]
-                    .iter()
-                    .step_by(stride);
-                let mut lanes = [T::ZERO; 4];
-                for (index, (value, grad)) in source.zip(grad_row).enumerate() {
-                    lanes[index % 4] += *value * *grad;
-                }
-                for lane in lanes {
-                    sums[k] += lane;
-                }
-            });
-        }
-    })
 }
 
 /// `dL/dbias`: `grad` summed over images and positions.
