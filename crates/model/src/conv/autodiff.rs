@@ -71,23 +71,26 @@ fn flex_conv(g: &Geometry, inputs: &[FlexTensor]) -> FlexTensor {
 }
 
 fn run_typed<T: Real + Element>(kernel: Kernel, g: &Geometry, inputs: &[FlexTensor]) -> FlexTensor {
-    let host: Vec<Vec<T>> = inputs.iter().map(|tensor| host_values(tensor.clone())).collect();
+    let contiguous: Vec<FlexTensor> = inputs.iter().map(FlexTensor::to_contiguous).collect();
+    let host: Vec<&[T]> = contiguous.iter().map(host_values).collect();
     let values = match kernel {
-        Kernel::Forward => kernels::forward(g, &host[0], &host[1], host.get(2).map(Vec::as_slice)),
-        Kernel::InputGrad => kernels::input_grad(g, &host[0], &host[1]),
-        Kernel::WeightGrad => kernels::weight_grad(g, &host[0], &host[1]),
-        Kernel::BiasGrad => kernels::bias_grad(g, &host[0]),
+        Kernel::Forward => kernels::forward(g, host[0], host[1], host.get(2).copied()),
+        Kernel::InputGrad => kernels::input_grad(g, host[0], host[1]),
+        Kernel::WeightGrad => kernels::weight_grad(g, host[0], host[1]),
+        Kernel::BiasGrad => kernels::bias_grad(g, host[0]),
     };
     FlexTensor::from_data(TensorData::new(values, kernel.output_shape(g)))
 }
 
-/// The tensor's values in row-major order (no copy when it is contiguous and unshared).
-fn host_values<T: Element>(tensor: FlexTensor) -> Vec<T> {
-    let data = tensor.into_data();
-    let dtype = data.dtype;
-    match data.into_vec::<T>() {
-        Ok(values) => values,
-        Err(error) => unreachable!("conv kernels: dtype {dtype:?} was checked before: {error:?}"),
+/// A contiguous tensor's values in row-major order, borrowed.
+fn host_values<T: Real + Element>(tensor: &FlexTensor) -> &[T] {
+    match tensor.as_slice::<T>() {
+        Some(values) => values,
+        None => unreachable!(
+            "conv kernels: a contiguous {:?} tensor read as {:?}; dtypes are checked before",
+            tensor.dtype(),
+            T::dtype()
+        ),
     }
 }
 

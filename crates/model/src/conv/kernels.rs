@@ -20,7 +20,7 @@ const MIN_COLUMNS: usize = 256;
 const PARTS: usize = 8;
 
 /// The element types the kernels run on.
-pub trait Real: Copy + Send + Sync + AddAssign + Mul<Output = Self> + 'static {
+pub trait Real: bytemuck::Pod + Send + Sync + AddAssign + Mul<Output = Self> {
     /// Additive identity.
     const ZERO: Self;
     /// Multiplicative identity.
