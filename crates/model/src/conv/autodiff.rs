@@ -7,9 +7,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::module::conv2d;
-use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Element, Tensor, TensorData, TensorMetadata, TensorPrimitive, backend::Backend};
+use burn::tensor::{DType, Element, Tensor, TensorData, TensorMetadata, backend::Backend};
 
 use super::kernels::{self, Geometry, Real};
 use super::{primitive_as, tensor_from};
@@ -40,34 +38,13 @@ impl Kernel {
     }
 }
 
-/// Runs `kernel` on host copies of `inputs`, which share one dtype, f32 or f64 (checked by
+/// Runs `kernel` on the values of `inputs`, which share one dtype, f32 or f64 (checked by
 /// the callers before any kernel runs).
 fn run(kernel: Kernel, g: &Geometry, inputs: &[FlexTensor]) -> FlexTensor {
-    if let Kernel::Forward = kernel
-        && g.is_symmetric()
-        && g.channels_out > 1
-    {
-        return flex_conv(g, inputs);
-    }
     match inputs[0].dtype() {
         DType::F64 => run_typed::<f64>(kernel, g, inputs),
         _ => run_typed::<f32>(kernel, g, inputs),
     }
-}
-
-/// The forward convolution through flex's own kernel, which is faster than an unrolled
-/// product here (its backward passes are the slow part). Only for symmetric padding (flex
-/// pads asymmetric inputs with f32 zeros) and more than one output channel (flex's
-/// unrolled vector product is ten times slower than the kernels' tap products there).
-fn flex_conv(g: &Geometry, inputs: &[FlexTensor]) -> FlexTensor {
-    let tensor = |primitive: &FlexTensor| Tensor::<Flex, 4>::from_primitive(TensorPrimitive::Float(primitive.clone()));
-    let bias = inputs
-        .get(2)
-        .map(|bias| Tensor::<Flex, 1>::from_primitive(TensorPrimitive::Float(bias.clone())));
-    let options = ConvOptions::new(g.stride, g.padding, [1, 1], 1);
-    conv2d(tensor(&inputs[0]), tensor(&inputs[1]), bias, options)
-        .into_primitive()
-        .tensor()
 }
 
 fn run_typed<T: Real + Element>(kernel: Kernel, g: &Geometry, inputs: &[FlexTensor]) -> FlexTensor {

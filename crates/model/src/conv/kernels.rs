@@ -2,10 +2,13 @@
 //!
 //! Layouts are row-major: images `[N, C_in, H, W]`, weights `[C_out, K]` with
 //! `K = C_in·k_h·k_w` in `(c_in, i, j)` order (burn's `[C_out, C_in, k_h, k_w]`), outputs and
-//! their gradients `[N, C_out, L]` with `L = H_out·W_out`. A group of images is unrolled into
-//! one column matrix `[K, G·L]` so that each product has at least [`MIN_COLUMNS`] columns; the
-//! weight gradient is then one product per group, `[C_out, G·L]·[G·L, K]`, accumulated, not
-//! a convolution over the batch axis.
+//! their gradients `[N, C_out, L]` with `L = H_out·W_out`.
+//!
+//! A group of `G` images is first interleaved, `[C, H, W, G]`, so that one pixel of all `G`
+//! images is contiguous, then unrolled into one column matrix `[K, L·G]` with at least
+//! [`MIN_COLUMNS`] columns: every patch row is copied in runs of `G` or more values, and
+//! each product is large. The weight gradient is one product per group,
+//! `[C_out, L·G]·[L·G, K]`, accumulated, not a convolution over the batch axis.
 
 use std::ops::{AddAssign, Mul, Range};
 
@@ -14,7 +17,7 @@ use rayon::prelude::*;
 mod single_output;
 
 /// Columns a matrix product should have at least; smaller outputs are grouped over images.
-const MIN_COLUMNS: usize = 256;
+const MIN_COLUMNS: usize = 512;
 
 /// Parallel runs a weight gradient is summed in, fixed so that the sum order is too.
 const PARTS: usize = 8;
@@ -80,15 +83,6 @@ impl Geometry {
         self.channels_out * self.output_len()
     }
 
-    /// Whether the padding after the input equals the padding before it.
-    pub fn is_symmetric(&self) -> bool {
-        (0..2).all(|axis| {
-            (self.input[axis] + 2 * self.padding[axis])
-                .checked_sub(self.kernel[axis])
-                .is_some_and(|span| span / self.stride[axis] + 1 == self.output[axis])
-        })
-    }
-
     /// Images unrolled together into one column matrix.
     fn group(&self) -> usize {
         MIN_COLUMNS
@@ -133,47 +127,92 @@ fn for_each_patch_row(g: &Geometry, mut visit: impl FnMut(usize, usize, Option<u
     }
 }
 
-/// Writes one image's patches into columns `column0..column0 + L` of `cols` (`[K, row_len]`).
-fn unroll<T: Real>(g: &Geometry, image: &[T], cols: &mut [T], row_len: usize, column0: usize) {
-    let [_, width] = g.input;
-    let out_width = g.output[1];
-    let stride = g.stride[1];
+/// Writes the patches of `images` interleaved images (`input`: `[C_in, H, W, images]`) into
+/// `cols` (`[K, L, images]`).
+fn unroll<T: Real>(g: &Geometry, images: usize, input: &[T], cols: &mut [T]) {
+    let [width, out_width, stride] = [g.input[1], g.output[1], g.stride[1]];
+    let row_len = g.output_len() * images;
     for_each_patch_row(g, |k, y, input_row, columns, first_column| {
-        let out = &mut cols[k * row_len + column0 + y * out_width..][..out_width];
+        let out = &mut cols[k * row_len + y * out_width * images..][..out_width * images];
         let Some(row) = input_row.filter(|_| !columns.is_empty()) else {
             out.fill(T::ZERO);
             return;
         };
-        out[..columns.start].fill(T::ZERO);
-        out[columns.end..].fill(T::ZERO);
-        let source = &image[row * width + first_column..(row + 1) * width];
-        let inside = &mut out[columns];
+        out[..columns.start * images].fill(T::ZERO);
+        out[columns.end * images..].fill(T::ZERO);
+        let inside = &mut out[columns.start * images..columns.end * images];
+        let source = &input[(row * width + first_column) * images..(row + 1) * width * images];
         if stride == 1 {
             inside.copy_from_slice(&source[..inside.len()]);
-        } else {
+        } else if images == 1 {
             for (value, from) in inside.iter_mut().zip(source.iter().step_by(stride)) {
                 *value = *from;
+            }
+        } else {
+            for (pixel, from) in inside.chunks_exact_mut(images).zip(source.chunks(stride * images)) {
+                pixel.copy_from_slice(&from[..images]);
             }
         }
     });
 }
 
-/// The adjoint of [`unroll`]: adds columns `column0..column0 + L` of `cols` back onto the
-/// pixels they were read from.
-fn roll_add<T: Real>(g: &Geometry, cols: &[T], row_len: usize, column0: usize, image: &mut [T]) {
-    let [_, width] = g.input;
-    let out_width = g.output[1];
-    let stride = g.stride[1];
+/// The adjoint of [`unroll`]: adds `cols` (`[K, L, images]`) back onto the pixels of
+/// `output` (`[C_in, H, W, images]`) they were read from.
+fn roll_add<T: Real>(g: &Geometry, images: usize, cols: &[T], output: &mut [T]) {
+    let [width, out_width, stride] = [g.input[1], g.output[1], g.stride[1]];
+    let row_len = g.output_len() * images;
     for_each_patch_row(g, |k, y, input_row, columns, first_column| {
         let Some(row) = input_row.filter(|_| !columns.is_empty()) else {
             return;
         };
-        let inside = &cols[k * row_len + column0 + y * out_width..][columns];
-        let target = &mut image[row * width + first_column..(row + 1) * width];
-        for (pixel, value) in target.iter_mut().step_by(stride).zip(inside) {
-            *pixel += *value;
+        let inside = &cols[k * row_len + (y * out_width + columns.start) * images..][..columns.len() * images];
+        let target = &mut output[(row * width + first_column) * images..(row + 1) * width * images];
+        if stride == 1 {
+            target
+                .iter_mut()
+                .zip(inside)
+                .for_each(|(pixel, value)| *pixel += *value);
+        } else if images == 1 {
+            for (pixel, value) in target.iter_mut().step_by(stride).zip(inside) {
+                *pixel += *value;
+            }
+        } else {
+            for (pixel, values) in target.chunks_mut(stride * images).zip(inside.chunks_exact(images)) {
+                pixel.iter_mut().zip(values).for_each(|(pixel, value)| *pixel += *value);
+            }
         }
     });
+}
+
+/// `images` consecutive blocks of `blocks` to one interleaved block: element `e` of block
+/// `b` goes to `out[e·images + b]`.
+fn interleave<T: Real>(blocks: &[T], images: usize, out: &mut [T]) {
+    let len = blocks.len() / images;
+    for (image, block) in blocks.chunks_exact(len).enumerate() {
+        for (slot, value) in out[image..].iter_mut().step_by(images).zip(block) {
+            *slot = *value;
+        }
+    }
+}
+
+/// The inverse of [`interleave`].
+fn deinterleave<T: Real>(interleaved: &[T], images: usize, blocks: &mut [T]) {
+    let len = blocks.len() / images;
+    for (image, block) in blocks.chunks_exact_mut(len).enumerate() {
+        for (value, slot) in block.iter_mut().zip(interleaved[image..].iter().step_by(images)) {
+            *value = *slot;
+        }
+    }
+}
+
+/// `blocks` (`images` consecutive blocks) interleaved into `scratch`, or `blocks` itself for
+/// one image.
+fn interleaved<'a, T: Real>(blocks: &'a [T], images: usize, scratch: &'a mut [T]) -> &'a [T] {
+    if images == 1 {
+        return blocks;
+    }
+    interleave(blocks, images, scratch);
+    scratch
 }
 
 /// A read-only matrix view: element `(r, c)` at `data[r·row_stride + c·col_stride]`.
@@ -234,17 +273,6 @@ fn matmul<T: Real>(dst: &mut [T], dst_row_len: usize, lhs: View<T>, rhs: View<T>
     }
 }
 
-/// `[images, C_out, L]` (consecutive in `batched`) to `[C_out, images·L]`.
-fn gather_channels<T: Real>(g: &Geometry, batched: &[T], matrix: &mut [T]) {
-    let [channels, len] = [g.channels_out, g.output_len()];
-    let images = batched.len() / (channels * len);
-    for (image, block) in batched.chunks(channels * len).enumerate() {
-        for (channel, row) in block.chunks(len).enumerate() {
-            matrix[channel * images * len + image * len..][..len].copy_from_slice(row);
-        }
-    }
-}
-
 /// `y = conv(x, weight) + bias`.
 ///
 /// # Shapes
@@ -260,12 +288,12 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
     y.par_chunks_mut(group * channels * len)
         .zip(x.par_chunks(group * g.image_len()))
         .for_each_init(
-            || (vec![T::ZERO; k * group * len], vec![T::ZERO; channels * group * len]),
-            |(cols, product), (y_group, x_group)| {
-                let width = (x_group.len() / g.image_len()) * len;
-                for (index, image) in x_group.chunks(g.image_len()).enumerate() {
-                    unroll(g, image, cols, width, index * len);
-                }
+            || Scratch::new(g, group),
+            |scratch, (y_group, x_group)| {
+                let images = x_group.len() / g.image_len();
+                let width = images * len;
+                let input = interleaved(x_group, images, &mut scratch.images);
+                unroll(g, images, input, &mut scratch.cols);
                 let lhs = View {
                     data: weight,
                     rows: channels,
@@ -274,19 +302,17 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
                     col_stride: 1,
                 };
                 let rhs = View {
-                    data: cols,
+                    data: &scratch.cols,
                     rows: k,
                     cols: width,
                     row_stride: width,
                     col_stride: 1,
                 };
-                matmul(product, width, lhs, rhs, false);
-                for (index, image) in y_group.chunks_mut(channels * len).enumerate() {
-                    for (channel, row) in image.chunks_mut(len).enumerate() {
-                        row.copy_from_slice(&product[channel * width + index * len..][..len]);
-                        if let Some(bias) = bias {
-                            row.iter_mut().for_each(|value| *value += bias[channel]);
-                        }
+                matmul(&mut scratch.outputs, width, lhs, rhs, false);
+                deinterleave(&scratch.outputs[..channels * width], images, y_group);
+                if let Some(bias) = bias {
+                    for (row, bias) in y_group.chunks_mut(len).zip(bias.iter().cycle()) {
+                        row.iter_mut().for_each(|value| *value += *bias);
                     }
                 }
             },
@@ -310,10 +336,11 @@ pub fn input_grad<T: Real>(g: &Geometry, grad: &[T], weight: &[T]) -> Vec<T> {
         .par_chunks_mut(group * g.image_len())
         .zip(grad.par_chunks(group * channels * len))
         .for_each_init(
-            || (vec![T::ZERO; k * group * len], vec![T::ZERO; channels * group * len]),
-            |(cols, gathered), (x_group, grad_group)| {
-                let width = (grad_group.len() / (channels * len)) * len;
-                gather_channels(g, grad_group, gathered);
+            || Scratch::new(g, group),
+            |scratch, (x_group, grad_group)| {
+                let images = x_group.len() / g.image_len();
+                let width = images * len;
+                let grad = interleaved(grad_group, images, &mut scratch.outputs);
                 // Wᵀ: element (kk, c) of the [K, C_out] transpose is weight[c·K + kk].
                 let lhs = View {
                     data: weight,
@@ -323,15 +350,20 @@ pub fn input_grad<T: Real>(g: &Geometry, grad: &[T], weight: &[T]) -> Vec<T> {
                     col_stride: k,
                 };
                 let rhs = View {
-                    data: gathered,
+                    data: grad,
                     rows: channels,
                     cols: width,
                     row_stride: width,
                     col_stride: 1,
                 };
-                matmul(cols, width, lhs, rhs, false);
-                for (index, image) in x_group.chunks_mut(g.image_len()).enumerate() {
-                    roll_add(g, cols, width, index * len, image);
+                matmul(&mut scratch.cols, width, lhs, rhs, false);
+                if images == 1 {
+                    roll_add(g, 1, &scratch.cols, x_group);
+                } else {
+                    let summed = &mut scratch.images[..x_group.len()];
+                    summed.fill(T::ZERO);
+                    roll_add(g, images, &scratch.cols, summed);
+                    deinterleave(summed, images, x_group);
                 }
             },
         );
@@ -354,24 +386,23 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
         .zip(grad.chunks(group * channels * len))
         .collect();
     summed_in_parts(&pairs, channels * k, |sum, part| {
-        let mut cols = vec![T::ZERO; k * group * len];
-        let mut gathered = vec![T::ZERO; channels * group * len];
+        let mut scratch = Scratch::new(g, group);
         for (x_group, grad_group) in part {
-            let width = (x_group.len() / g.image_len()) * len;
-            for (index, image) in x_group.chunks(g.image_len()).enumerate() {
-                unroll(g, image, &mut cols, width, index * len);
-            }
-            gather_channels(g, grad_group, &mut gathered);
+            let images = x_group.len() / g.image_len();
+            let width = images * len;
+            let input = interleaved(x_group, images, &mut scratch.images);
+            unroll(g, images, input, &mut scratch.cols);
+            let grad = interleaved(grad_group, images, &mut scratch.outputs);
             let lhs = View {
-                data: &gathered,
+                data: grad,
                 rows: channels,
                 cols: width,
                 row_stride: width,
                 col_stride: 1,
             };
-            // colsᵀ: element (l, kk) of the [G·L, K] transpose is cols[kk·width + l].
+            // colsᵀ: element (l, kk) of the [L·G, K] transpose is cols[kk·width + l].
             let rhs = View {
-                data: &cols,
+                data: &scratch.cols,
                 rows: width,
                 cols: k,
                 row_stride: 1,
@@ -380,6 +411,24 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
             matmul(sum, k, lhs, rhs, true);
         }
     })
+}
+
+/// Per-group working memory: interleaved images, the column matrix, and interleaved
+/// outputs (or output gradients).
+struct Scratch<T> {
+    images: Vec<T>,
+    cols: Vec<T>,
+    outputs: Vec<T>,
+}
+
+impl<T: Real> Scratch<T> {
+    fn new(g: &Geometry, group: usize) -> Self {
+        Self {
+            images: vec![T::ZERO; group * g.image_len()],
+            cols: vec![T::ZERO; g.patch_len() * group * g.output_len()],
+            outputs: vec![T::ZERO; group * g.output_image_len()],
+        }
+    }
 }
 
 /// Work split into [`PARTS`] fixed runs of `items`, each summed into its own buffer of

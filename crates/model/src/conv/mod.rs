@@ -234,6 +234,8 @@ mod tests {
             (layer([3, 2], 5, 2, [2, 2, 2, 2], false), 40, [4, 4]),
             (layer([2, 2], 3, 3, [1, 0, 2, 1], true), 3, [7, 8]),
             (layer([3, 1], 5, 2, [2, 2, 2, 2], false), 3, [9, 8]),
+            // Groups of two images and a last group of one.
+            (layer([2, 3], 3, 1, [1, 1, 1, 1], true), 5, [16, 20]),
         ]
     }
 
