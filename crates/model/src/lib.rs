@@ -13,6 +13,7 @@ mod critic;
 mod dtype;
 mod error;
 mod generator;
+mod host;
 pub mod init;
 mod input_gradient;
 mod summary;

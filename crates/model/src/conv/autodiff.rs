@@ -7,10 +7,10 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
-use burn::tensor::{DType, Element, Tensor, TensorData, TensorMetadata, backend::Backend};
+use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, backend::Backend};
 
-use super::kernels::{self, Geometry, Real};
-use super::{primitive_as, tensor_from};
+use super::kernels::{self, Geometry};
+use crate::host::{Real, host_values, primitive_as, same_dtype, tensor_from};
 
 type Ad = Autodiff<Flex>;
 
@@ -47,7 +47,7 @@ fn run(kernel: Kernel, g: &Geometry, inputs: &[FlexTensor]) -> FlexTensor {
     }
 }
 
-fn run_typed<T: Real + Element>(kernel: Kernel, g: &Geometry, inputs: &[FlexTensor]) -> FlexTensor {
+fn run_typed<T: Real>(kernel: Kernel, g: &Geometry, inputs: &[FlexTensor]) -> FlexTensor {
     let contiguous: Vec<FlexTensor> = inputs.iter().map(FlexTensor::to_contiguous).collect();
     let host: Vec<&[T]> = contiguous.iter().map(host_values).collect();
     let values = match kernel {
@@ -57,23 +57,6 @@ fn run_typed<T: Real + Element>(kernel: Kernel, g: &Geometry, inputs: &[FlexTens
         Kernel::BiasGrad => kernels::bias_grad(g, host[0]),
     };
     FlexTensor::from_data(TensorData::new(values, kernel.output_shape(g)))
-}
-
-/// A contiguous tensor's values in row-major order, borrowed.
-fn host_values<T: Real + Element>(tensor: &FlexTensor) -> &[T] {
-    match tensor.as_slice::<T>() {
-        Some(values) => values,
-        None => unreachable!(
-            "conv kernels: a contiguous {:?} tensor read as {:?}; dtypes are checked before",
-            tensor.dtype(),
-            T::dtype()
-        ),
-    }
-}
-
-/// Whether every tensor has the dtype of the first.
-fn same_dtype(tensors: &[&FlexTensor]) -> bool {
-    tensors.iter().all(|tensor| tensor.dtype() == tensors[0].dtype())
 }
 
 /// `conv(x, weight) + bias` on flex without autodiff.

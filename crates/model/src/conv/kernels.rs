@@ -10,9 +10,11 @@
 //! each product is large. The weight gradient is one product per group,
 //! `[C_out, L·G]·[L·G, K]`, accumulated, not a convolution over the batch axis.
 
-use std::ops::{AddAssign, Mul, Range};
+use std::ops::Range;
 
 use rayon::prelude::*;
+
+use crate::host::Real;
 
 mod single_output;
 
@@ -21,24 +23,6 @@ const MIN_COLUMNS: usize = 512;
 
 /// Parallel runs a weight gradient is summed in, fixed so that the sum order is too.
 const PARTS: usize = 8;
-
-/// The element types the kernels run on.
-pub trait Real: bytemuck::Pod + Send + Sync + AddAssign + Mul<Output = Self> {
-    /// Additive identity.
-    const ZERO: Self;
-    /// Multiplicative identity.
-    const ONE: Self;
-}
-
-impl Real for f32 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-}
-
-impl Real for f64 {
-    const ZERO: Self = 0.0;
-    const ONE: Self = 1.0;
-}
 
 /// Sizes of one convolution with one group and no dilation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

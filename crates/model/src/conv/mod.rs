@@ -11,15 +11,13 @@
 mod autodiff;
 mod kernels;
 
-use std::any::{Any, TypeId};
-
-use burn::backend::{Autodiff, Flex};
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvTransposeOptions, PaddedConvOptions};
-use burn::tensor::{DType, Tensor, TensorPrimitive, backend::Backend};
+use burn::tensor::{DType, Tensor, backend::Backend};
 
+use crate::host::{is_real, on_cpu};
 use kernels::Geometry;
 
 /// Padding before and after, `[(top, bottom), (left, right)]`.
@@ -140,8 +138,7 @@ fn host_geometry<B: Backend>(
     input_size: [usize; 2],
     padding: Padding2d,
 ) -> Option<Geometry> {
-    let on_cpu = [TypeId::of::<Autodiff<Flex>>(), TypeId::of::<Flex>()].contains(&TypeId::of::<B>());
-    if !on_cpu || conv.groups != 1 || conv.dilation != [1, 1] {
+    if !on_cpu::<B>() || conv.groups != 1 || conv.dilation != [1, 1] {
         return None;
     }
     let [channels_out, channels_in, kh, kw] = weight.dims();
@@ -167,31 +164,14 @@ fn host_geometry<B: Backend>(
 /// Runs `compute` for f32 and f64 tensors; `None` for other dtypes or when `compute` does
 /// not apply to this backend.
 fn on_host<T>(dtype: DType, compute: impl FnOnce() -> Option<T>) -> Option<T> {
-    matches!(dtype, DType::F32 | DType::F64).then(compute).flatten()
-}
-
-/// `value` as type `T`, if `S` is `T`.
-fn same_type<S: 'static, T: 'static>(value: S) -> Option<T> {
-    let mut slot = Some(value);
-    (&mut slot as &mut dyn Any)
-        .downcast_mut::<Option<T>>()
-        .and_then(Option::take)
-}
-
-/// The float primitive of `tensor` as backend `C`'s, if `B` is `C`.
-fn primitive_as<B: Backend, C: Backend, const D: usize>(tensor: &Tensor<B, D>) -> Option<C::FloatTensorPrimitive> {
-    same_type(tensor.clone().into_primitive().tensor())
-}
-
-/// A tensor of backend `C` from `primitive`, as backend `B`'s, if `B` is `C`.
-fn tensor_from<C: Backend, B: Backend, const D: usize>(primitive: C::FloatTensorPrimitive) -> Option<Tensor<B, D>> {
-    same_type(primitive).map(|primitive| Tensor::from_primitive(TensorPrimitive::Float(primitive)))
+    is_real(dtype).then(compute).flatten()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cast_parameters;
+    use burn::backend::{Autodiff, Flex};
     use burn::module::{AutodiffModule, Param};
     use burn::nn::conv::Conv2dConfig;
     use burn::tensor::Distribution;

@@ -12,7 +12,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::{Geometry, Real, View, for_each_patch_row, matmul, summed_in_parts};
+use super::{Geometry, View, for_each_patch_row, matmul, summed_in_parts};
+use crate::host::Real;
 
 /// Visits every (tap `t`, output row `y`) whose input row lies inside the image, with that
 /// row, the output columns that read inside the image and the first input column they read.

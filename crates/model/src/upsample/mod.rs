@@ -1,23 +1,37 @@
-//! ×2 bilinear upsampling as two matrix products, which differentiate on every backend.
+//! ×2 bilinear upsampling as two matrix products, which differentiate on every backend; on
+//! the CPU backend as a two-tap stencil per axis with its own backward pass ([`stencil`]).
 //!
 //! burn's bilinear `interpolate` has no backward pass on the CubeCL backends and defaults to
 //! `align_corners = true`. Bilinear resizing is a fixed linear map per axis, so
 //! `Y = A_h · X · A_wᵀ` with constant interpolation matrices gives the half-pixel-centre
 //! result (PyTorch `align_corners=False`, `tf.image.resize`) through plain `matmul`.
 
+mod stencil;
+
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 
+use crate::host::{is_real, on_cpu};
+
+/// The two taps of every output pixel of 1-D bilinear interpolation with half-pixel
+/// centres, `(lower, upper, weight of upper)`: output pixel `o` samples input coordinate
+/// `(o + 0.5)·input/output − 0.5`, clamped to the first and last pixel.
+pub(crate) fn bilinear_taps(input: usize, output: usize) -> Vec<(usize, usize, f64)> {
+    let scale = input as f64 / output as f64;
+    (0..output)
+        .map(|o| {
+            let source = ((o as f64 + 0.5) * scale - 0.5).max(0.0);
+            let lower = (source.floor() as usize).min(input - 1);
+            let upper = (lower + 1).min(input - 1);
+            (lower, upper, source - lower as f64)
+        })
+        .collect()
+}
+
 /// The `[output, input]` row-major matrix of 1-D bilinear interpolation with half-pixel
-/// centres: output pixel `o` samples input coordinate `(o + 0.5)·input/output − 0.5`, clamped
-/// to the first and last pixel.
+/// centres (see [`bilinear_taps`]).
 pub fn bilinear_matrix(input: usize, output: usize) -> Vec<f32> {
     let mut matrix = vec![0.0f32; output * input];
-    let scale = input as f64 / output as f64;
-    for o in 0..output {
-        let source = ((o as f64 + 0.5) * scale - 0.5).max(0.0);
-        let lower = (source.floor() as usize).min(input - 1);
-        let upper = (lower + 1).min(input - 1);
-        let weight_upper = source - lower as f64;
+    for (o, (lower, upper, weight_upper)) in bilinear_taps(input, output).into_iter().enumerate() {
         matrix[o * input + lower] += (1.0 - weight_upper) as f32;
         matrix[o * input + upper] += weight_upper as f32;
     }
@@ -30,6 +44,16 @@ pub fn bilinear_matrix(input: usize, output: usize) -> Vec<f32> {
 /// - `input`: `[batch, channels, height, width]`
 /// - output: `[batch, channels, 2·height, 2·width]`, same dtype and device
 pub fn upsample_bilinear_2x<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
+    if on_cpu::<B>() && is_real(input.dtype()) {
+        if let Some(output) = stencil::upsample_ad(&input).or_else(|| stencil::upsample_inner(&input)) {
+            return output;
+        }
+    }
+    upsample_by_matrices(input)
+}
+
+/// [`upsample_bilinear_2x`] as the two matrix products `A_h · X · A_wᵀ`.
+fn upsample_by_matrices<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
     let [batch, channels, height, width] = input.dims();
     let device = input.device();
     let dtype = input.dtype();
