@@ -8,12 +8,18 @@
 //! every per-channel vector is materialised as one scalar per row, `[N, C, 1]`: each op is
 //! then a contiguous row-broadcast, and every reduction runs over the last axis or over
 //! the small `[N, C]` table. Four full-size ops remain (subtract, square, scale, shift).
+//! That is the path on the GPU backends; training on the CPU backend goes through a host
+//! kernel with its own backward pass ([`kernel`]), three passes over the data each way.
 //!
 //! The arithmetic is burn's: batch mean, biased batch variance, `γ·(x − μ)/√(σ² + ε) + β`,
 //! and the running averages updated as `(1 − momentum)·running + momentum·batch`.
 
+mod kernel;
+
 use burn::nn::BatchNorm;
 use burn::tensor::{Tensor, backend::Backend};
+
+use crate::host::{is_real, on_cpu};
 
 /// Applies `norm` to `input`: batch statistics (and a running-average update) on an autodiff
 /// backend, the running averages otherwise, like [`BatchNorm::forward`].
@@ -28,7 +34,15 @@ pub fn batch_norm<B: Backend, const D: usize>(norm: &BatchNorm<B>, input: Tensor
     let rows = input.reshape([batch, channels, spatial]); // [N, C, S]
     let per_row = |vector: Tensor<B, 1>| vector.reshape([1, channels, 1]).repeat_dim(0, batch); // [N, C, 1]
 
-    let output = if B::ad_enabled(&rows.device()) {
+    let training = B::ad_enabled(&rows.device());
+    if training && on_cpu::<B>() && is_real(rows.dtype()) {
+        let kernel = kernel::batch_norm_train(rows.clone(), norm.gamma.val(), norm.beta.val(), norm.epsilon);
+        if let Some((output, mean, variance)) = kernel {
+            update_running(norm, mean, variance);
+            return output.reshape(dims);
+        }
+    }
+    let output = if training {
         let count = (batch * spatial) as f64;
         let channel_mean = |x: Tensor<B, 3>| x.sum_dim(2).sum_dim(0).div_scalar(count); // [1, C, 1]
         let mean = channel_mean(rows.clone());
