@@ -1,5 +1,6 @@
-//! Training-mode BatchNorm on host slices, with its own backward pass: two reads and one
-//! write forward, two reads and one write backward, per-channel sums in f64.
+//! Training-mode BatchNorm on host slices, with its own backward pass: forward, two passes
+//! for the statistics and one to normalize; backward, one pass for the sums and one for the
+//! input gradient. Per-channel sums are in f64.
 //!
 //! Registered with burn's autodiff as a custom operation on `Autodiff<Flex>` with the input,
 //! `γ` and `β` as parents.

@@ -9,7 +9,8 @@
 //! then a contiguous row-broadcast, and every reduction runs over the last axis or over
 //! the small `[N, C]` table. Four full-size ops remain (subtract, square, scale, shift).
 //! That is the path on the GPU backends; training on the CPU backend goes through a host
-//! kernel with its own backward pass ([`kernel`]), three passes over the data each way.
+//! kernel with its own backward pass ([`kernel`]): three passes over the data forward, two
+//! backward.
 //!
 //! The arithmetic is burn's: batch mean, biased batch variance, `γ·(x − μ)/√(σ² + ε) + β`,
 //! and the running averages updated as `(1 − momentum)·running + momentum·batch`.
