@@ -21,6 +21,12 @@ mod single_output;
 /// Columns a matrix product should have at least; smaller outputs are grouped over images.
 const MIN_COLUMNS: usize = 512;
 
+/// Patch rows unrolled at a time, at most (unless one channel has more): a chunk of the
+/// column matrix, `[≤ CHUNK_ROWS, L·G]`, stays in cache from being written to being read by
+/// its product, where the whole matrix (13 MB for a 256-channel 5×5 layer) would not. gemm
+/// blocks its inner dimension by about this much anyway.
+const CHUNK_ROWS: usize = 512;
+
 /// Parallel runs a weight gradient is summed in, fixed so that the sum order is too.
 const PARTS: usize = 8;
 
@@ -67,6 +73,22 @@ impl Geometry {
         self.channels_out * self.output_len()
     }
 
+    /// Kernel taps per channel, `k_h·k_w`.
+    fn kernel_area(&self) -> usize {
+        self.kernel[0] * self.kernel[1]
+    }
+
+    /// Input channels split into runs of about equal length with at most [`CHUNK_ROWS`]
+    /// patch rows each (at least one channel).
+    fn channel_chunks(&self) -> impl Iterator<Item = Range<usize>> + use<> {
+        let channels = self.channels_in;
+        let chunks = self.patch_len().div_ceil(CHUNK_ROWS).clamp(1, channels.max(1));
+        let per_chunk = channels.div_ceil(chunks).max(1);
+        (0..channels)
+            .step_by(per_chunk)
+            .map(move |start| start..(start + per_chunk).min(channels))
+    }
+
     /// Images unrolled together into one column matrix.
     fn group(&self) -> usize {
         MIN_COLUMNS
@@ -86,22 +108,28 @@ fn valid_range(out: usize, size: usize, stride: usize, offset: usize, padding: u
     start..end
 }
 
-/// Visits every (patch row `k`, output row `y`) of one image's unrolled patches with the
-/// input row it reads (`None` where the patch row lies in the padding), the output
-/// columns that read inside the image, and the first input column they read.
-fn for_each_patch_row(g: &Geometry, mut visit: impl FnMut(usize, usize, Option<usize>, Range<usize>, usize)) {
+/// Visits every (patch row `k`, output row `y`) of `channels` of one image's unrolled
+/// patches, in order, with the input row it reads (`None` where the patch row lies in the
+/// padding), the output columns that read inside the image, and the first input column
+/// they read. `k` counts from the first visited row.
+fn for_each_patch_row(
+    g: &Geometry,
+    channels: Range<usize>,
+    mut visit: impl FnMut(usize, usize, Option<usize>, Range<usize>, usize),
+) {
     let [height, width] = g.input;
     let [out_height, out_width] = g.output;
     let [kernel_h, kernel_w] = g.kernel;
     let [stride_h, stride_w] = g.stride;
     let [pad_h, pad_w] = g.padding;
-    for channel in 0..g.channels_in {
+    let first_channel = channels.start;
+    for channel in channels {
         for i in 0..kernel_h {
             let rows = valid_range(out_height, height, stride_h, i, pad_h);
             for j in 0..kernel_w {
                 let columns = valid_range(out_width, width, stride_w, j, pad_w);
                 let first_column = (columns.start * stride_w + j).saturating_sub(pad_w);
-                let k = (channel * kernel_h + i) * kernel_w + j;
+                let k = ((channel - first_channel) * kernel_h + i) * kernel_w + j;
                 for y in 0..out_height {
                     let input_row = rows.contains(&y).then(|| channel * height + y * stride_h + i - pad_h);
                     visit(k, y, input_row, columns.clone(), first_column);
@@ -111,41 +139,41 @@ fn for_each_patch_row(g: &Geometry, mut visit: impl FnMut(usize, usize, Option<u
     }
 }
 
-/// Writes the patches of `images` interleaved images (`input`: `[C_in, H, W, images]`) into
-/// `cols` (`[K, L, images]`).
-fn unroll<T: Real>(g: &Geometry, images: usize, input: &[T], cols: &mut [T]) {
+/// Writes the patch rows of `channels` of `images` interleaved images (`input`:
+/// `[C_in, H, W, images]`) into `cols` (`[channels·k_h·k_w, L, images]`), replacing its
+/// contents. Every element is appended in order, so a reused buffer is never zeroed first.
+fn unroll<T: Real>(g: &Geometry, images: usize, input: &[T], channels: Range<usize>, cols: &mut Vec<T>) {
     let [width, out_width, stride] = [g.input[1], g.output[1], g.stride[1]];
-    let row_len = g.output_len() * images;
-    for_each_patch_row(g, |k, y, input_row, columns, first_column| {
-        let out = &mut cols[k * row_len + y * out_width * images..][..out_width * images];
+    let len = channels.len() * g.kernel_area() * g.output_len() * images;
+    cols.clear();
+    cols.reserve(len);
+    for_each_patch_row(g, channels, |_, _, input_row, columns, first_column| {
         let Some(row) = input_row.filter(|_| !columns.is_empty()) else {
-            out.fill(T::ZERO);
+            cols.resize(cols.len() + out_width * images, T::ZERO);
             return;
         };
-        out[..columns.start * images].fill(T::ZERO);
-        out[columns.end * images..].fill(T::ZERO);
-        let inside = &mut out[columns.start * images..columns.end * images];
+        cols.resize(cols.len() + columns.start * images, T::ZERO);
         let source = &input[(row * width + first_column) * images..(row + 1) * width * images];
         if stride == 1 {
-            inside.copy_from_slice(&source[..inside.len()]);
+            cols.extend_from_slice(&source[..columns.len() * images]);
         } else if images == 1 {
-            for (value, from) in inside.iter_mut().zip(source.iter().step_by(stride)) {
-                *value = *from;
-            }
+            cols.extend(source.iter().step_by(stride).take(columns.len()));
         } else {
-            for (pixel, from) in inside.chunks_exact_mut(images).zip(source.chunks(stride * images)) {
-                pixel.copy_from_slice(&from[..images]);
+            for from in source.chunks(stride * images).take(columns.len()) {
+                cols.extend_from_slice(&from[..images]);
             }
         }
+        cols.resize(cols.len() + (out_width - columns.end) * images, T::ZERO);
     });
+    debug_assert_eq!(cols.len(), len);
 }
 
-/// The adjoint of [`unroll`]: adds `cols` (`[K, L, images]`) back onto the pixels of
-/// `output` (`[C_in, H, W, images]`) they were read from.
-fn roll_add<T: Real>(g: &Geometry, images: usize, cols: &[T], output: &mut [T]) {
+/// The adjoint of [`unroll`]: adds `cols` (`[channels·k_h·k_w, L, images]`) back onto the
+/// pixels of `output` (`[C_in, H, W, images]`) they were read from.
+fn roll_add<T: Real>(g: &Geometry, images: usize, channels: Range<usize>, cols: &[T], output: &mut [T]) {
     let [width, out_width, stride] = [g.input[1], g.output[1], g.stride[1]];
     let row_len = g.output_len() * images;
-    for_each_patch_row(g, |k, y, input_row, columns, first_column| {
+    for_each_patch_row(g, channels, |k, y, input_row, columns, first_column| {
         let Some(row) = input_row.filter(|_| !columns.is_empty()) else {
             return;
         };
@@ -220,24 +248,51 @@ impl<T> View<'_, T> {
 /// `dst = lhs·rhs`, or `dst += lhs·rhs` with `accumulate`; `dst` is row-major with rows of
 /// `dst_row_len`.
 fn matmul<T: Real>(dst: &mut [T], dst_row_len: usize, lhs: View<T>, rhs: View<T>, accumulate: bool) {
-    let [m, k, n] = [lhs.rows, lhs.cols, rhs.cols];
-    assert_eq!(rhs.rows, k, "matmul: inner sizes differ");
-    assert!(lhs.fits() && rhs.fits(), "matmul: view exceeds its data");
+    let [m, n] = [lhs.rows, rhs.cols];
     assert!(
         m == 0 || n == 0 || (m - 1) * dst_row_len + n <= dst.len(),
         "matmul: output too small"
     );
+    // SAFETY: `dst` holds every element of the `m × n` product at rows of `dst_row_len`
+    // (asserted above), and is borrowed mutably, so it aliases neither input.
+    unsafe { gemm_into(dst.as_mut_ptr(), dst_row_len, lhs, rhs, accumulate) }
+}
+
+/// `dst = lhs·rhs` into a reused buffer, `[m, n]` row-major, replacing its contents
+/// without zeroing them first.
+fn matmul_new<T: Real>(dst: &mut Vec<T>, lhs: View<T>, rhs: View<T>) {
+    let len = lhs.rows * rhs.cols;
+    dst.clear();
+    dst.reserve(len);
+    // SAFETY: the reserved capacity holds all `len` elements of the product, which gemm
+    // writes without reading (`accumulate` is false); after it every element up to `len` is
+    // initialised.
+    unsafe {
+        gemm_into(dst.as_mut_ptr(), rhs.cols, lhs, rhs, false);
+        dst.set_len(len);
+    }
+}
+
+/// The one call into gemm, with both views checked against their data.
+///
+/// # Safety
+/// `dst` must be valid for writes (and reads, with `accumulate`) of every element
+/// `r·dst_row_len + c` for `r < lhs.rows`, `c < rhs.cols`, and overlap neither view.
+unsafe fn gemm_into<T: Real>(dst: *mut T, dst_row_len: usize, lhs: View<T>, rhs: View<T>, accumulate: bool) {
+    let [m, k, n] = [lhs.rows, lhs.cols, rhs.cols];
+    assert_eq!(rhs.rows, k, "matmul: inner sizes differ");
+    assert!(lhs.fits() && rhs.fits(), "matmul: view exceeds its data");
     if m == 0 || n == 0 {
         return;
     }
-    // SAFETY: the asserts above keep every element gemm reads or writes inside the slices,
-    // and `dst` is borrowed mutably, so it aliases neither input.
+    // SAFETY: the asserts keep every element gemm reads inside the views' slices; the
+    // caller vouches for `dst`.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
             dst_row_len as isize,
             accumulate,
@@ -277,22 +332,27 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
                 let images = x_group.len() / g.image_len();
                 let width = images * len;
                 let input = interleaved(x_group, images, &mut scratch.images);
-                unroll(g, images, input, &mut scratch.cols);
-                let lhs = View {
-                    data: weight,
-                    rows: channels,
-                    cols: k,
-                    row_stride: k,
-                    col_stride: 1,
-                };
-                let rhs = View {
-                    data: &scratch.cols,
-                    rows: k,
-                    cols: width,
-                    row_stride: width,
-                    col_stride: 1,
-                };
-                matmul(&mut scratch.outputs, width, lhs, rhs, false);
+                for chunk in g.channel_chunks() {
+                    let first_row = chunk.start * g.kernel_area();
+                    let rows = chunk.len() * g.kernel_area();
+                    unroll(g, images, input, chunk, &mut scratch.cols);
+                    // Columns first_row.. of the weights, times this chunk's patch rows.
+                    let lhs = View {
+                        data: &weight[first_row..],
+                        rows: channels,
+                        cols: rows,
+                        row_stride: k,
+                        col_stride: 1,
+                    };
+                    let rhs = View {
+                        data: &scratch.cols,
+                        rows,
+                        cols: width,
+                        row_stride: width,
+                        col_stride: 1,
+                    };
+                    matmul(&mut scratch.outputs, width, lhs, rhs, first_row > 0);
+                }
                 deinterleave(&scratch.outputs[..channels * width], images, y_group);
                 if let Some(bias) = bias {
                     for (row, bias) in y_group.chunks_mut(len).zip(bias.iter().cycle()) {
@@ -325,29 +385,34 @@ pub fn input_grad<T: Real>(g: &Geometry, grad: &[T], weight: &[T]) -> Vec<T> {
                 let images = x_group.len() / g.image_len();
                 let width = images * len;
                 let grad = interleaved(grad_group, images, &mut scratch.outputs);
-                // Wᵀ: element (kk, c) of the [K, C_out] transpose is weight[c·K + kk].
-                let lhs = View {
-                    data: weight,
-                    rows: k,
-                    cols: channels,
-                    row_stride: 1,
-                    col_stride: k,
+                let summed = match images {
+                    1 => &mut *x_group,
+                    _ => &mut scratch.images[..x_group.len()],
                 };
-                let rhs = View {
-                    data: grad,
-                    rows: channels,
-                    cols: width,
-                    row_stride: width,
-                    col_stride: 1,
-                };
-                matmul(&mut scratch.cols, width, lhs, rhs, false);
-                if images == 1 {
-                    roll_add(g, 1, &scratch.cols, x_group);
-                } else {
-                    let summed = &mut scratch.images[..x_group.len()];
-                    summed.fill(T::ZERO);
-                    roll_add(g, images, &scratch.cols, summed);
-                    deinterleave(summed, images, x_group);
+                summed.fill(T::ZERO);
+                for chunk in g.channel_chunks() {
+                    let first_row = chunk.start * g.kernel_area();
+                    // Rows first_row.. of Wᵀ: element (kk, c) of the [K, C_out] transpose
+                    // is weight[c·K + kk].
+                    let lhs = View {
+                        data: &weight[first_row..],
+                        rows: chunk.len() * g.kernel_area(),
+                        cols: channels,
+                        row_stride: 1,
+                        col_stride: k,
+                    };
+                    let rhs = View {
+                        data: grad,
+                        rows: channels,
+                        cols: width,
+                        row_stride: width,
+                        col_stride: 1,
+                    };
+                    matmul_new(&mut scratch.cols, lhs, rhs);
+                    roll_add(g, images, chunk, &scratch.cols, summed);
+                }
+                if images > 1 {
+                    deinterleave(&scratch.images[..x_group.len()], images, x_group);
                 }
             },
         );
@@ -371,11 +436,11 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
         .collect();
     summed_in_parts(&pairs, channels * k, |sum, part| {
         let mut scratch = Scratch::new(g, group);
+        scratch.cols.reserve(k * group * len);
         for (x_group, grad_group) in part {
             let images = x_group.len() / g.image_len();
             let width = images * len;
             let input = interleaved(x_group, images, &mut scratch.images);
-            unroll(g, images, input, &mut scratch.cols);
             let grad = interleaved(grad_group, images, &mut scratch.outputs);
             let lhs = View {
                 data: grad,
@@ -384,6 +449,9 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
                 row_stride: width,
                 col_stride: 1,
             };
+            // Unrolled whole: here the column matrix's long axis is the product's inner one,
+            // which gemm streams through in order (chunking measured slower).
+            unroll(g, images, input, 0..g.channels_in, &mut scratch.cols);
             // colsᵀ: element (l, kk) of the [L·G, K] transpose is cols[kk·width + l].
             let rhs = View {
                 data: &scratch.cols,
@@ -398,7 +466,8 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
 }
 
 /// Per-group working memory: interleaved images, the column matrix, and interleaved
-/// outputs (or output gradients).
+/// outputs (or output gradients). The column matrix, 25 times the others for a 5×5 kernel,
+/// starts empty and is always written whole, never zeroed.
 struct Scratch<T> {
     images: Vec<T>,
     cols: Vec<T>,
@@ -409,7 +478,7 @@ impl<T: Real> Scratch<T> {
     fn new(g: &Geometry, group: usize) -> Self {
         Self {
             images: vec![T::ZERO; group * g.image_len()],
-            cols: vec![T::ZERO; g.patch_len() * group * g.output_len()],
+            cols: Vec::with_capacity(g.patch_len().min(CHUNK_ROWS.max(g.kernel_area())) * group * g.output_len()),
             outputs: vec![T::ZERO; group * g.output_image_len()],
         }
     }

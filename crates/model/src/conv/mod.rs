@@ -216,6 +216,10 @@ mod tests {
             (layer([3, 1], 5, 2, [2, 2, 2, 2], false), 3, [9, 8]),
             // Groups of two images and a last group of one.
             (layer([2, 3], 3, 1, [1, 1, 1, 1], true), 5, [16, 20]),
+            // One image per product (L = 24·24 ≥ MIN_COLUMNS), strided.
+            (layer([2, 3], 5, 2, [2, 2, 2, 2], true), 2, [48, 47]),
+            // K = 25·25 > CHUNK_ROWS: unrolled in two chunks of 13 and 12 channels.
+            (layer([25, 3], 5, 1, [2, 2, 2, 2], true), 3, [6, 7]),
         ]
     }
 

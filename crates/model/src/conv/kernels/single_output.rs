@@ -19,7 +19,7 @@ use crate::host::Real;
 /// row, the output columns that read inside the image and the first input column they read.
 fn for_each_tap_row(g: &Geometry, mut visit: impl FnMut(usize, usize, usize, Range<usize>, usize)) {
     let plane = Geometry { channels_in: 1, ..*g };
-    for_each_patch_row(&plane, |tap, y, input_row, columns, first_column| {
+    for_each_patch_row(&plane, 0..1, |tap, y, input_row, columns, first_column| {
         if let Some(row) = input_row.filter(|_| !columns.is_empty()) {
             visit(tap, y, row, columns, first_column);
         }
