@@ -9,6 +9,11 @@
 //! [`MIN_COLUMNS`] columns: every patch row is copied in runs of `G` or more values, and
 //! each product is large. The weight gradient is one product per group,
 //! `[C_out, L·G]·[L·G, K]`, accumulated, not a convolution over the batch axis.
+//!
+//! With a vertical stride of 1 (the generator's layers), the forward pass and the weight
+//! gradient unroll only the `k_w` horizontal taps, over every zero-padded input row: kernel
+//! row `i`'s patch rows are that matrix shifted by `i` rows, read in place by `k_h`
+//! products, so `k_h` times less is written and read than by a full unroll.
 
 use std::ops::Range;
 
@@ -79,10 +84,12 @@ impl Geometry {
     }
 
     /// Input channels split into runs of about equal length with at most [`CHUNK_ROWS`]
-    /// patch rows each (at least one channel).
-    fn channel_chunks(&self) -> impl Iterator<Item = Range<usize>> + use<> {
+    /// unrolled rows each (at least one channel), for `rows_per_channel` rows per channel.
+    fn channel_chunks(&self, rows_per_channel: usize) -> impl Iterator<Item = Range<usize>> + use<> {
         let channels = self.channels_in;
-        let chunks = self.patch_len().div_ceil(CHUNK_ROWS).clamp(1, channels.max(1));
+        let chunks = (channels * rows_per_channel)
+            .div_ceil(CHUNK_ROWS)
+            .clamp(1, channels.max(1));
         let per_chunk = channels.div_ceil(chunks).max(1);
         (0..channels)
             .step_by(per_chunk)
@@ -139,33 +146,117 @@ fn for_each_patch_row(
     }
 }
 
+/// Appends one unrolled row, `[W_out, images]`: the input row `source` (`[W, images]`) read
+/// at `columns` from `first_column` on with the geometry's column stride, zeros elsewhere
+/// and everywhere without a row.
+#[inline(always)]
+fn push_patch_row<T: Real>(
+    g: &Geometry,
+    images: usize,
+    source: Option<&[T]>,
+    columns: Range<usize>,
+    first_column: usize,
+    cols: &mut Vec<T>,
+) {
+    let [out_width, stride] = [g.output[1], g.stride[1]];
+    let Some(row) = source.filter(|_| !columns.is_empty()) else {
+        cols.resize(cols.len() + out_width * images, T::ZERO);
+        return;
+    };
+    cols.resize(cols.len() + columns.start * images, T::ZERO);
+    let source = &row[first_column * images..];
+    if stride == 1 {
+        cols.extend_from_slice(&source[..columns.len() * images]);
+    } else if images == 1 {
+        cols.extend(source.iter().step_by(stride).take(columns.len()));
+    } else {
+        for from in source.chunks(stride * images).take(columns.len()) {
+            cols.extend_from_slice(&from[..images]);
+        }
+    }
+    cols.resize(cols.len() + (out_width - columns.end) * images, T::ZERO);
+}
+
 /// Writes the patch rows of `channels` of `images` interleaved images (`input`:
 /// `[C_in, H, W, images]`) into `cols` (`[channels·k_h·k_w, L, images]`), replacing its
 /// contents. Every element is appended in order, so a reused buffer is never zeroed first.
 fn unroll<T: Real>(g: &Geometry, images: usize, input: &[T], channels: Range<usize>, cols: &mut Vec<T>) {
-    let [width, out_width, stride] = [g.input[1], g.output[1], g.stride[1]];
+    let row_len = g.input[1] * images;
     let len = channels.len() * g.kernel_area() * g.output_len() * images;
     cols.clear();
     cols.reserve(len);
     for_each_patch_row(g, channels, |_, _, input_row, columns, first_column| {
-        let Some(row) = input_row.filter(|_| !columns.is_empty()) else {
-            cols.resize(cols.len() + out_width * images, T::ZERO);
-            return;
-        };
-        cols.resize(cols.len() + columns.start * images, T::ZERO);
-        let source = &input[(row * width + first_column) * images..(row + 1) * width * images];
-        if stride == 1 {
-            cols.extend_from_slice(&source[..columns.len() * images]);
-        } else if images == 1 {
-            cols.extend(source.iter().step_by(stride).take(columns.len()));
-        } else {
-            for from in source.chunks(stride * images).take(columns.len()) {
-                cols.extend_from_slice(&from[..images]);
-            }
-        }
-        cols.resize(cols.len() + (out_width - columns.end) * images, T::ZERO);
+        let source = input_row.map(|row| &input[row * row_len..][..row_len]);
+        push_patch_row(g, images, source, columns, first_column, cols);
     });
     debug_assert_eq!(cols.len(), len);
+}
+
+/// Rows of the zero-padded input a stride-1 (vertically) convolution reads:
+/// `H_out + k_h − 1`, row `r` being input row `r − padding_h`.
+fn padded_rows(g: &Geometry) -> usize {
+    g.output[0] + g.kernel[0] - 1
+}
+
+/// For a convolution with vertical stride 1, the horizontal taps only of `channels` of
+/// `images` interleaved images, over every padded input row (`[channels, k_w, R, W_out,
+/// images]`, R = [`padded_rows`]), replacing `cols`' contents. The patch rows of kernel row
+/// `i` are this matrix's columns shifted by `i` padded rows, so it is `k_h` times smaller
+/// than the full unrolled matrix and its products read it in place.
+fn unroll_columns<T: Real>(g: &Geometry, images: usize, input: &[T], channels: Range<usize>, cols: &mut Vec<T>) {
+    debug_assert_eq!(g.stride[0], 1);
+    let [height, width] = g.input;
+    let [kernel_w, stride_w, pad_h, pad_w] = [g.kernel[1], g.stride[1], g.padding[0], g.padding[1]];
+    let row_len = width * images;
+    let len = channels.len() * kernel_w * padded_rows(g) * g.output[1] * images;
+    cols.clear();
+    cols.reserve(len);
+    for channel in channels {
+        for j in 0..kernel_w {
+            let columns = valid_range(g.output[1], width, stride_w, j, pad_w);
+            let first_column = (columns.start * stride_w + j).saturating_sub(pad_w);
+            for padded_row in 0..padded_rows(g) {
+                let source = padded_row
+                    .checked_sub(pad_h)
+                    .filter(|&row| row < height)
+                    .map(|row| &input[(channel * height + row) * row_len..][..row_len]);
+                push_patch_row(g, images, source, columns.clone(), first_column, cols);
+            }
+        }
+    }
+    debug_assert_eq!(cols.len(), len);
+}
+
+/// The weights regrouped by kernel row, `[k_h, C_out, C_in·k_w]`, to multiply
+/// [`unroll_columns`]' matrix: element `(i, o, c·k_w + j)` is weight `(o, c, i, j)`.
+fn weights_by_kernel_row<T: Real>(g: &Geometry, weight: &[T]) -> Vec<T> {
+    let [kernel_h, kernel_w] = g.kernel;
+    let mut regrouped = Vec::with_capacity(weight.len());
+    for i in 0..kernel_h {
+        for filter in weight.chunks_exact(g.patch_len()) {
+            for channel in filter.chunks_exact(g.kernel_area()) {
+                regrouped.extend_from_slice(&channel[i * kernel_w..][..kernel_w]);
+            }
+        }
+    }
+    regrouped
+}
+
+/// The inverse of [`weights_by_kernel_row`]: `[k_h, C_out, C_in·k_w]` back to `[C_out, K]`.
+fn weights_from_kernel_rows<T: Real>(g: &Geometry, by_row: &[T]) -> Vec<T> {
+    let [kernel_h, kernel_w] = g.kernel;
+    let by_row_len = g.channels_in * kernel_w;
+    let mut weight = vec![T::ZERO; by_row.len()];
+    for (filter, out) in weight.chunks_exact_mut(g.patch_len()).enumerate() {
+        for (channel, taps) in out.chunks_exact_mut(g.kernel_area()).enumerate() {
+            for (i, tap_row) in taps.chunks_exact_mut(kernel_w).enumerate() {
+                let from = (i * g.channels_out + filter) * by_row_len + channel * kernel_w;
+                tap_row.copy_from_slice(&by_row[from..][..kernel_w]);
+            }
+        }
+    }
+    debug_assert_eq!(kernel_h * g.channels_out * by_row_len, by_row.len());
+    weight
 }
 
 /// The adjoint of [`unroll`]: adds `cols` (`[channels·k_h·k_w, L, images]`) back onto the
@@ -321,8 +412,9 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
     if g.channels_out == 1 {
         return single_output::forward(g, x, weight, bias);
     }
-    let [k, len, channels] = [g.patch_len(), g.output_len(), g.channels_out];
+    let [len, channels] = [g.output_len(), g.channels_out];
     let group = g.group();
+    let weights_by_row = (g.stride[0] == 1).then(|| weights_by_kernel_row(g, weight));
     let mut y = vec![T::ZERO; g.batch * channels * len];
     y.par_chunks_mut(group * channels * len)
         .zip(x.par_chunks(group * g.image_len()))
@@ -332,26 +424,10 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
                 let images = x_group.len() / g.image_len();
                 let width = images * len;
                 let input = interleaved(x_group, images, &mut scratch.images);
-                for chunk in g.channel_chunks() {
-                    let first_row = chunk.start * g.kernel_area();
-                    let rows = chunk.len() * g.kernel_area();
-                    unroll(g, images, input, chunk, &mut scratch.cols);
-                    // Columns first_row.. of the weights, times this chunk's patch rows.
-                    let lhs = View {
-                        data: &weight[first_row..],
-                        rows: channels,
-                        cols: rows,
-                        row_stride: k,
-                        col_stride: 1,
-                    };
-                    let rhs = View {
-                        data: &scratch.cols,
-                        rows,
-                        cols: width,
-                        row_stride: width,
-                        col_stride: 1,
-                    };
-                    matmul(&mut scratch.outputs, width, lhs, rhs, first_row > 0);
+                if let Some(by_row) = &weights_by_row {
+                    forward_by_kernel_rows(g, images, input, by_row, &mut scratch.cols, &mut scratch.outputs);
+                } else {
+                    forward_unrolled(g, images, input, weight, &mut scratch.cols, &mut scratch.outputs);
                 }
                 deinterleave(&scratch.outputs[..channels * width], images, y_group);
                 if let Some(bias) = bias {
@@ -362,6 +438,81 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
             },
         );
     y
+}
+
+/// One group's product (into `scratch.outputs`, `[C_out, L, images]`) through fully
+/// unrolled patches, in channel chunks.
+fn forward_unrolled<T: Real>(
+    g: &Geometry,
+    images: usize,
+    input: &[T],
+    weight: &[T],
+    cols: &mut Vec<T>,
+    outputs: &mut [T],
+) {
+    let [k, channels, width] = [g.patch_len(), g.channels_out, images * g.output_len()];
+    for chunk in g.channel_chunks(g.kernel_area()) {
+        let first_row = chunk.start * g.kernel_area();
+        let rows = chunk.len() * g.kernel_area();
+        unroll(g, images, input, chunk, cols);
+        // Columns first_row.. of the weights, times this chunk's patch rows.
+        let lhs = View {
+            data: &weight[first_row..],
+            rows: channels,
+            cols: rows,
+            row_stride: k,
+            col_stride: 1,
+        };
+        let rhs = View {
+            data: cols,
+            rows,
+            cols: width,
+            row_stride: width,
+            col_stride: 1,
+        };
+        matmul(outputs, width, lhs, rhs, first_row > 0);
+    }
+}
+
+/// One group's product (into `outputs`, `[C_out, L, images]`) for a vertical
+/// stride of 1: per channel chunk, [`unroll_columns`] once, then one product per kernel
+/// row `i`, reading that matrix shifted by `i` padded rows.
+fn forward_by_kernel_rows<T: Real>(
+    g: &Geometry,
+    images: usize,
+    input: &[T],
+    weights_by_row: &[T],
+    cols: &mut Vec<T>,
+    outputs: &mut [T],
+) {
+    let [channels, kernel_w] = [g.channels_out, g.kernel[1]];
+    let row_width = g.output[1] * images;
+    let width = g.output[0] * row_width;
+    let by_row_len = g.channels_in * kernel_w;
+    let mut first = true;
+    for chunk in g.channel_chunks(kernel_w) {
+        let rows = chunk.len() * kernel_w;
+        let first_column = chunk.start * kernel_w;
+        unroll_columns(g, images, input, chunk, cols);
+        for i in 0..g.kernel[0] {
+            let lhs = View {
+                data: &weights_by_row[i * channels * by_row_len + first_column..],
+                rows: channels,
+                cols: rows,
+                row_stride: by_row_len,
+                col_stride: 1,
+            };
+            let rhs = View {
+                data: &cols[i * row_width..],
+                rows,
+                cols: width,
+                row_stride: padded_rows(g) * row_width,
+                col_stride: 1,
+            };
+            matmul(outputs, width, lhs, rhs, !first);
+            first = false;
+        }
+    }
 }
 
 /// `dL/dx` from `grad = dL/dy` (the transposed convolution of `grad`).
@@ -390,7 +541,7 @@ pub fn input_grad<T: Real>(g: &Geometry, grad: &[T], weight: &[T]) -> Vec<T> {
                     _ => &mut scratch.images[..x_group.len()],
                 };
                 summed.fill(T::ZERO);
-                for chunk in g.channel_chunks() {
+                for chunk in g.channel_chunks(g.kernel_area()) {
                     let first_row = chunk.start * g.kernel_area();
                     // Rows first_row.. of Wᵀ: element (kk, c) of the [K, C_out] transpose
                     // is weight[c·K + kk].
@@ -434,6 +585,18 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
         .chunks(group * g.image_len())
         .zip(grad.chunks(group * channels * len))
         .collect();
+    if g.stride[0] == 1 {
+        let by_row = summed_in_parts(&pairs, channels * k, |sum, part| {
+            let mut scratch = Scratch::new(g, group);
+            for (x_group, grad_group) in part {
+                let images = x_group.len() / g.image_len();
+                let input = interleaved(x_group, images, &mut scratch.images);
+                let grad = interleaved(grad_group, images, &mut scratch.outputs);
+                weight_grad_by_kernel_rows(g, images, input, grad, &mut scratch.cols, sum);
+            }
+        });
+        return weights_from_kernel_rows(g, &by_row);
+    }
     summed_in_parts(&pairs, channels * k, |sum, part| {
         let mut scratch = Scratch::new(g, group);
         scratch.cols.reserve(k * group * len);
@@ -463,6 +626,47 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
             matmul(sum, k, lhs, rhs, true);
         }
     })
+}
+
+/// One group's weight gradient for a vertical stride of 1, added to `sum` (`[k_h, C_out,
+/// C_in·k_w]`, see [`weights_by_kernel_row`]): per channel chunk, [`unroll_columns`] once,
+/// then one product per kernel row `i` with that matrix shifted by `i` padded rows.
+fn weight_grad_by_kernel_rows<T: Real>(
+    g: &Geometry,
+    images: usize,
+    input: &[T],
+    grad: &[T],
+    cols: &mut Vec<T>,
+    sum: &mut [T],
+) {
+    let [channels, kernel_w] = [g.channels_out, g.kernel[1]];
+    let row_width = g.output[1] * images;
+    let width = g.output[0] * row_width;
+    let by_row_len = g.channels_in * kernel_w;
+    let lhs = View {
+        data: grad,
+        rows: channels,
+        cols: width,
+        row_stride: width,
+        col_stride: 1,
+    };
+    for chunk in g.channel_chunks(kernel_w) {
+        let rows = chunk.len() * kernel_w;
+        let first_column = chunk.start * kernel_w;
+        unroll_columns(g, images, input, chunk, cols);
+        for i in 0..g.kernel[0] {
+            // The shifted matrix transposed: element (l, r) is cols[r·R·row_width + i·row_width + l].
+            let rhs = View {
+                data: &cols[i * row_width..],
+                rows: width,
+                cols: rows,
+                row_stride: 1,
+                col_stride: padded_rows(g) * row_width,
+            };
+            let dst = &mut sum[i * channels * by_row_len + first_column..];
+            matmul(dst, by_row_len, lhs, rhs, true);
+        }
+    }
 }
 
 /// Per-group working memory: interleaved images, the column matrix, and interleaved

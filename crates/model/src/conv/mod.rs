@@ -218,8 +218,9 @@ mod tests {
             (layer([2, 3], 3, 1, [1, 1, 1, 1], true), 5, [16, 20]),
             // One image per product (L = 24·24 ≥ MIN_COLUMNS), strided.
             (layer([2, 3], 5, 2, [2, 2, 2, 2], true), 2, [48, 47]),
-            // K = 25·25 > CHUNK_ROWS: unrolled in two chunks of 13 and 12 channels.
-            (layer([25, 3], 5, 1, [2, 2, 2, 2], true), 3, [6, 7]),
+            // More patch rows than CHUNK_ROWS: 110·25 unrolled in six channel chunks, and
+            // 110·5 horizontal taps (vertical stride 1) in two.
+            (layer([110, 3], 5, 1, [2, 2, 2, 2], true), 3, [6, 7]),
         ]
     }
 

@@ -44,10 +44,11 @@ pub fn bilinear_matrix(input: usize, output: usize) -> Vec<f32> {
 /// - `input`: `[batch, channels, height, width]`
 /// - output: `[batch, channels, 2·height, 2·width]`, same dtype and device
 pub fn upsample_bilinear_2x<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
-    if on_cpu::<B>() && is_real(input.dtype()) {
-        if let Some(output) = stencil::upsample_ad(&input).or_else(|| stencil::upsample_inner(&input)) {
-            return output;
-        }
+    if on_cpu::<B>()
+        && is_real(input.dtype())
+        && let Some(output) = stencil::upsample_ad(&input).or_else(|| stencil::upsample_inner(&input))
+    {
+        return output;
     }
     upsample_by_matrices(input)
 }
