@@ -5,15 +5,16 @@
 //! their gradients `[N, C_out, L]` with `L = H_out·W_out`.
 //!
 //! A group of `G` images is first interleaved, `[C, H, W, G]`, so that one pixel of all `G`
-//! images is contiguous, then unrolled into one column matrix `[K, L·G]` with at least
-//! [`MIN_COLUMNS`] columns: every patch row is copied in runs of `G` or more values, and
-//! each product is large. The weight gradient is one product per group,
-//! `[C_out, L·G]·[L·G, K]`, accumulated, not a convolution over the batch axis.
+//! images is contiguous and every unrolled row is copied in runs of `G` or more values;
+//! a group has at least [`MIN_COLUMNS`] output columns `L·G`, so each product is large.
 //!
-//! With a vertical stride of 1 (the generator's layers), the forward pass and the weight
-//! gradient unroll only the `k_w` horizontal taps, over every zero-padded input row: kernel
-//! row `i`'s patch rows are that matrix shifted by `i` rows, read in place by `k_h`
-//! products, so `k_h` times less is written and read than by a full unroll.
+//! The forward pass and the weight gradient unroll only the `k_w` horizontal taps, over
+//! every zero-padded input row (split into `s_h` row phases for a vertical stride `s_h`):
+//! kernel row `i`'s patch rows are that matrix shifted by a whole number of rows, read in
+//! place by one product per kernel row, so about `k_h / s_h` times less is written and read
+//! than by a full unroll. The weight gradient is these products per group, accumulated, not
+//! a convolution over the batch axis. The input gradient is `Wᵀ` times the output gradient,
+//! `[K, L·G]`, whose rows are added back onto the pixels they were read from.
 
 use std::ops::Range;
 
@@ -26,10 +27,10 @@ mod single_output;
 /// Columns a matrix product should have at least; smaller outputs are grouped over images.
 const MIN_COLUMNS: usize = 512;
 
-/// Patch rows unrolled at a time, at most (unless one channel has more): a chunk of the
-/// column matrix, `[≤ CHUNK_ROWS, L·G]`, stays in cache from being written to being read by
-/// its product, where the whole matrix (13 MB for a 256-channel 5×5 layer) would not. gemm
-/// blocks its inner dimension by about this much anyway.
+/// Rows of an unrolled matrix made at a time, at most (unless one channel has more): a
+/// chunk of it stays in cache from being written to being read, where the whole matrix
+/// (13 MB for the input gradient of a 256-channel 5×5 layer) would not. gemm blocks its
+/// inner dimension by about this much anyway.
 const CHUNK_ROWS: usize = 512;
 
 /// Parallel runs a weight gradient is summed in, fixed so that the sum order is too.
@@ -177,50 +178,46 @@ fn push_patch_row<T: Real>(
     cols.resize(cols.len() + (out_width - columns.end) * images, T::ZERO);
 }
 
-/// Writes the patch rows of `channels` of `images` interleaved images (`input`:
-/// `[C_in, H, W, images]`) into `cols` (`[channels·k_h·k_w, L, images]`), replacing its
-/// contents. Every element is appended in order, so a reused buffer is never zeroed first.
-fn unroll<T: Real>(g: &Geometry, images: usize, input: &[T], channels: Range<usize>, cols: &mut Vec<T>) {
-    let row_len = g.input[1] * images;
-    let len = channels.len() * g.kernel_area() * g.output_len() * images;
-    cols.clear();
-    cols.reserve(len);
-    for_each_patch_row(g, channels, |_, _, input_row, columns, first_column| {
-        let source = input_row.map(|row| &input[row * row_len..][..row_len]);
-        push_patch_row(g, images, source, columns, first_column, cols);
-    });
-    debug_assert_eq!(cols.len(), len);
+/// Zero-padded input rows per row phase: `H_out + ⌊(k_h − 1) / s_h⌋`. Phase `φ < s_h` holds
+/// padded rows `φ, φ + s_h, φ + 2·s_h, …`; padded row `r` is input row `r − padding_h`.
+fn rows_per_phase(g: &Geometry) -> usize {
+    g.output[0] + (g.kernel[0] - 1) / g.stride[0]
 }
 
-/// Rows of the zero-padded input a stride-1 (vertically) convolution reads:
-/// `H_out + k_h − 1`, row `r` being input row `r − padding_h`.
-fn padded_rows(g: &Geometry) -> usize {
-    g.output[0] + g.kernel[0] - 1
+/// Offset of kernel row `i`'s patch rows in [`unroll_columns`]' matrix, in rows of
+/// `W_out·images`: output row `y` reads padded row `y·s_h + i`, which is row `y + ⌊i / s_h⌋`
+/// of phase `i mod s_h`.
+fn kernel_row_offset(g: &Geometry, i: usize) -> usize {
+    (i % g.stride[0]) * rows_per_phase(g) + i / g.stride[0]
 }
 
-/// For a convolution with vertical stride 1, the horizontal taps only of `channels` of
-/// `images` interleaved images, over every padded input row (`[channels, k_w, R, W_out,
-/// images]`, R = [`padded_rows`]), replacing `cols`' contents. The patch rows of kernel row
-/// `i` are this matrix's columns shifted by `i` padded rows, so it is `k_h` times smaller
-/// than the full unrolled matrix and its products read it in place.
+/// The horizontal taps only of `channels` of `images` interleaved images (`input`:
+/// `[C_in, H, W, images]`), over every zero-padded input row split by row phase:
+/// `[channels, k_w, s_h, R, W_out, images]` with R = [`rows_per_phase`], replacing `cols`'
+/// contents. Kernel row `i`'s patch rows are this matrix shifted by
+/// [`kernel_row_offset`]`(i)` rows, so it is about `k_h / s_h` times smaller than the full
+/// unrolled matrix and the products read it in place. Every element is appended in order, so
+/// a reused buffer is never zeroed first.
 fn unroll_columns<T: Real>(g: &Geometry, images: usize, input: &[T], channels: Range<usize>, cols: &mut Vec<T>) {
-    debug_assert_eq!(g.stride[0], 1);
     let [height, width] = g.input;
-    let [kernel_w, stride_w, pad_h, pad_w] = [g.kernel[1], g.stride[1], g.padding[0], g.padding[1]];
+    let [kernel_w, stride_h, stride_w] = [g.kernel[1], g.stride[0], g.stride[1]];
+    let [pad_h, pad_w] = g.padding;
     let row_len = width * images;
-    let len = channels.len() * kernel_w * padded_rows(g) * g.output[1] * images;
+    let len = channels.len() * kernel_w * stride_h * rows_per_phase(g) * g.output[1] * images;
     cols.clear();
     cols.reserve(len);
     for channel in channels {
         for j in 0..kernel_w {
             let columns = valid_range(g.output[1], width, stride_w, j, pad_w);
             let first_column = (columns.start * stride_w + j).saturating_sub(pad_w);
-            for padded_row in 0..padded_rows(g) {
-                let source = padded_row
-                    .checked_sub(pad_h)
-                    .filter(|&row| row < height)
-                    .map(|row| &input[(channel * height + row) * row_len..][..row_len]);
-                push_patch_row(g, images, source, columns.clone(), first_column, cols);
+            for phase in 0..stride_h {
+                for t in 0..rows_per_phase(g) {
+                    let source = (phase + t * stride_h)
+                        .checked_sub(pad_h)
+                        .filter(|&row| row < height)
+                        .map(|row| &input[(channel * height + row) * row_len..][..row_len]);
+                    push_patch_row(g, images, source, columns.clone(), first_column, cols);
+                }
             }
         }
     }
@@ -414,7 +411,7 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
     }
     let [len, channels] = [g.output_len(), g.channels_out];
     let group = g.group();
-    let weights_by_row = (g.stride[0] == 1).then(|| weights_by_kernel_row(g, weight));
+    let weights_by_row = weights_by_kernel_row(g, weight);
     let mut y = vec![T::ZERO; g.batch * channels * len];
     y.par_chunks_mut(group * channels * len)
         .zip(x.par_chunks(group * g.image_len()))
@@ -424,11 +421,14 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
                 let images = x_group.len() / g.image_len();
                 let width = images * len;
                 let input = interleaved(x_group, images, &mut scratch.images);
-                if let Some(by_row) = &weights_by_row {
-                    forward_by_kernel_rows(g, images, input, by_row, &mut scratch.cols, &mut scratch.outputs);
-                } else {
-                    forward_unrolled(g, images, input, weight, &mut scratch.cols, &mut scratch.outputs);
-                }
+                forward_by_kernel_rows(
+                    g,
+                    images,
+                    input,
+                    &weights_by_row,
+                    &mut scratch.cols,
+                    &mut scratch.outputs,
+                );
                 deinterleave(&scratch.outputs[..channels * width], images, y_group);
                 if let Some(bias) = bias {
                     for (row, bias) in y_group.chunks_mut(len).zip(bias.iter().cycle()) {
@@ -440,43 +440,9 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
     y
 }
 
-/// One group's product (into `scratch.outputs`, `[C_out, L, images]`) through fully
-/// unrolled patches, in channel chunks.
-fn forward_unrolled<T: Real>(
-    g: &Geometry,
-    images: usize,
-    input: &[T],
-    weight: &[T],
-    cols: &mut Vec<T>,
-    outputs: &mut [T],
-) {
-    let [k, channels, width] = [g.patch_len(), g.channels_out, images * g.output_len()];
-    for chunk in g.channel_chunks(g.kernel_area()) {
-        let first_row = chunk.start * g.kernel_area();
-        let rows = chunk.len() * g.kernel_area();
-        unroll(g, images, input, chunk, cols);
-        // Columns first_row.. of the weights, times this chunk's patch rows.
-        let lhs = View {
-            data: &weight[first_row..],
-            rows: channels,
-            cols: rows,
-            row_stride: k,
-            col_stride: 1,
-        };
-        let rhs = View {
-            data: cols,
-            rows,
-            cols: width,
-            row_stride: width,
-            col_stride: 1,
-        };
-        matmul(outputs, width, lhs, rhs, first_row > 0);
-    }
-}
-
-/// One group's product (into `outputs`, `[C_out, L, images]`) for a vertical
-/// stride of 1: per channel chunk, [`unroll_columns`] once, then one product per kernel
-/// row `i`, reading that matrix shifted by `i` padded rows.
+/// One group's product (into `outputs`, `[C_out, L, images]`): per channel chunk,
+/// [`unroll_columns`] once, then one product per kernel row `i`, reading that matrix
+/// shifted to kernel row `i`.
 fn forward_by_kernel_rows<T: Real>(
     g: &Geometry,
     images: usize,
@@ -503,10 +469,10 @@ fn forward_by_kernel_rows<T: Real>(
                 col_stride: 1,
             };
             let rhs = View {
-                data: &cols[i * row_width..],
+                data: &cols[kernel_row_offset(g, i) * row_width..],
                 rows,
                 cols: width,
-                row_stride: padded_rows(g) * row_width,
+                row_stride: g.stride[0] * rows_per_phase(g) * row_width,
                 col_stride: 1,
             };
             matmul(outputs, width, lhs, rhs, !first);
@@ -585,52 +551,21 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
         .chunks(group * g.image_len())
         .zip(grad.chunks(group * channels * len))
         .collect();
-    if g.stride[0] == 1 {
-        let by_row = summed_in_parts(&pairs, channels * k, |sum, part| {
-            let mut scratch = Scratch::new(g, group);
-            for (x_group, grad_group) in part {
-                let images = x_group.len() / g.image_len();
-                let input = interleaved(x_group, images, &mut scratch.images);
-                let grad = interleaved(grad_group, images, &mut scratch.outputs);
-                weight_grad_by_kernel_rows(g, images, input, grad, &mut scratch.cols, sum);
-            }
-        });
-        return weights_from_kernel_rows(g, &by_row);
-    }
-    summed_in_parts(&pairs, channels * k, |sum, part| {
+    let by_row = summed_in_parts(&pairs, channels * k, |sum, part| {
         let mut scratch = Scratch::new(g, group);
-        scratch.cols.reserve(k * group * len);
         for (x_group, grad_group) in part {
             let images = x_group.len() / g.image_len();
-            let width = images * len;
             let input = interleaved(x_group, images, &mut scratch.images);
             let grad = interleaved(grad_group, images, &mut scratch.outputs);
-            let lhs = View {
-                data: grad,
-                rows: channels,
-                cols: width,
-                row_stride: width,
-                col_stride: 1,
-            };
-            // Unrolled whole: here the column matrix's long axis is the product's inner one,
-            // which gemm streams through in order (chunking measured slower).
-            unroll(g, images, input, 0..g.channels_in, &mut scratch.cols);
-            // colsᵀ: element (l, kk) of the [L·G, K] transpose is cols[kk·width + l].
-            let rhs = View {
-                data: &scratch.cols,
-                rows: width,
-                cols: k,
-                row_stride: 1,
-                col_stride: width,
-            };
-            matmul(sum, k, lhs, rhs, true);
+            weight_grad_by_kernel_rows(g, images, input, grad, &mut scratch.cols, sum);
         }
-    })
+    });
+    weights_from_kernel_rows(g, &by_row)
 }
 
-/// One group's weight gradient for a vertical stride of 1, added to `sum` (`[k_h, C_out,
-/// C_in·k_w]`, see [`weights_by_kernel_row`]): per channel chunk, [`unroll_columns`] once,
-/// then one product per kernel row `i` with that matrix shifted by `i` padded rows.
+/// One group's weight gradient, added to `sum` (`[k_h, C_out, C_in·k_w]`, see
+/// [`weights_by_kernel_row`]): per channel chunk, [`unroll_columns`] once, then one product
+/// per kernel row `i` with that matrix shifted to kernel row `i`.
 fn weight_grad_by_kernel_rows<T: Real>(
     g: &Geometry,
     images: usize,
@@ -655,13 +590,14 @@ fn weight_grad_by_kernel_rows<T: Real>(
         let first_column = chunk.start * kernel_w;
         unroll_columns(g, images, input, chunk, cols);
         for i in 0..g.kernel[0] {
-            // The shifted matrix transposed: element (l, r) is cols[r·R·row_width + i·row_width + l].
+            // The shifted matrix transposed: element (l, r) is
+            // cols[(r·s_h·R + offset(i))·row_width + l].
             let rhs = View {
-                data: &cols[i * row_width..],
+                data: &cols[kernel_row_offset(g, i) * row_width..],
                 rows: width,
                 cols: rows,
                 row_stride: 1,
-                col_stride: padded_rows(g) * row_width,
+                col_stride: g.stride[0] * rows_per_phase(g) * row_width,
             };
             let dst = &mut sum[i * channels * by_row_len + first_column..];
             matmul(dst, by_row_len, lhs, rhs, true);
