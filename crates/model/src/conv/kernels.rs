@@ -256,8 +256,8 @@ fn weights_from_kernel_rows<T: Real>(g: &Geometry, by_row: &[T]) -> Vec<T> {
     weight
 }
 
-/// The adjoint of [`unroll`]: adds `cols` (`[channels·k_h·k_w, L, images]`) back onto the
-/// pixels of `output` (`[C_in, H, W, images]`) they were read from.
+/// The adjoint of the im2col unroll: adds `cols` (`[channels·k_h·k_w, L, images]`, the patch
+/// rows of `channels`) back onto the pixels of `output` (`[C_in, H, W, images]`) they read.
 fn roll_add<T: Real>(g: &Geometry, images: usize, channels: Range<usize>, cols: &[T], output: &mut [T]) {
     let [width, out_width, stride] = [g.input[1], g.output[1], g.stride[1]];
     let row_len = g.output_len() * images;
