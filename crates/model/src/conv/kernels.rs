@@ -605,9 +605,10 @@ fn weight_grad_by_kernel_rows<T: Real>(
     }
 }
 
-/// Per-group working memory: interleaved images, the column matrix, and interleaved
-/// outputs (or output gradients). The column matrix, 25 times the others for a 5×5 kernel,
-/// starts empty and is always written whole, never zeroed.
+/// Per-group working memory: interleaved images, an unrolled matrix, and interleaved
+/// outputs (or output gradients). The unrolled matrix, several times larger than the
+/// others, starts empty, grows to the largest chunk it holds, and is always written whole,
+/// never zeroed.
 struct Scratch<T> {
     images: Vec<T>,
     cols: Vec<T>,
@@ -618,7 +619,7 @@ impl<T: Real> Scratch<T> {
     fn new(g: &Geometry, group: usize) -> Self {
         Self {
             images: vec![T::ZERO; group * g.image_len()],
-            cols: Vec::with_capacity(g.patch_len().min(CHUNK_ROWS.max(g.kernel_area())) * group * g.output_len()),
+            cols: Vec::new(),
             outputs: vec![T::ZERO; group * g.output_image_len()],
         }
     }
