@@ -326,6 +326,17 @@ struct View<'a, T> {
 }
 
 impl<T> View<'_, T> {
+    /// The transpose, over the same data.
+    fn transposed(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+
     fn fits(&self) -> bool {
         self.rows == 0
             || self.cols == 0
@@ -440,9 +451,37 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
     y
 }
 
-/// One group's product (into `outputs`, `[C_out, L, images]`): per channel chunk,
-/// [`unroll_columns`] once, then one product per kernel row `i`, reading that matrix
-/// shifted to kernel row `i`.
+/// Per channel chunk, [`unroll_columns`] once, then `visit(i, first_column, patches)` for
+/// each kernel row `i`: `patches` (`[chunk·k_w, L·images]`) is that row's patch matrix read
+/// in place, and `first_column` the chunk's first column in [`weights_by_kernel_row`]'s rows.
+fn for_each_kernel_row<T: Real>(
+    g: &Geometry,
+    images: usize,
+    input: &[T],
+    cols: &mut Vec<T>,
+    mut visit: impl FnMut(usize, usize, View<T>),
+) {
+    let kernel_w = g.kernel[1];
+    let row_width = g.output[1] * images;
+    for chunk in g.channel_chunks(kernel_w) {
+        let first_column = chunk.start * kernel_w;
+        let rows = chunk.len() * kernel_w;
+        unroll_columns(g, images, input, chunk, cols);
+        for i in 0..g.kernel[0] {
+            let patches = View {
+                data: &cols[kernel_row_offset(g, i) * row_width..],
+                rows,
+                cols: g.output[0] * row_width,
+                row_stride: g.stride[0] * rows_per_phase(g) * row_width,
+                col_stride: 1,
+            };
+            visit(i, first_column, patches);
+        }
+    }
+}
+
+/// One group's product (into `outputs`, `[C_out, L, images]`): the weights of each kernel
+/// row times its patch matrix, summed.
 fn forward_by_kernel_rows<T: Real>(
     g: &Geometry,
     images: usize,
@@ -451,34 +490,21 @@ fn forward_by_kernel_rows<T: Real>(
     cols: &mut Vec<T>,
     outputs: &mut [T],
 ) {
-    let [channels, kernel_w] = [g.channels_out, g.kernel[1]];
-    let row_width = g.output[1] * images;
-    let width = g.output[0] * row_width;
-    let by_row_len = g.channels_in * kernel_w;
+    let channels = g.channels_out;
+    let width = images * g.output_len();
+    let by_row_len = g.channels_in * g.kernel[1];
     let mut first = true;
-    for chunk in g.channel_chunks(kernel_w) {
-        let rows = chunk.len() * kernel_w;
-        let first_column = chunk.start * kernel_w;
-        unroll_columns(g, images, input, chunk, cols);
-        for i in 0..g.kernel[0] {
-            let lhs = View {
-                data: &weights_by_row[i * channels * by_row_len + first_column..],
-                rows: channels,
-                cols: rows,
-                row_stride: by_row_len,
-                col_stride: 1,
-            };
-            let rhs = View {
-                data: &cols[kernel_row_offset(g, i) * row_width..],
-                rows,
-                cols: width,
-                row_stride: g.stride[0] * rows_per_phase(g) * row_width,
-                col_stride: 1,
-            };
-            matmul(outputs, width, lhs, rhs, !first);
-            first = false;
-        }
-    }
+    for_each_kernel_row(g, images, input, cols, |i, first_column, patches| {
+        let lhs = View {
+            data: &weights_by_row[i * channels * by_row_len + first_column..],
+            rows: channels,
+            cols: patches.rows,
+            row_stride: by_row_len,
+            col_stride: 1,
+        };
+        matmul(outputs, width, lhs, patches, !first);
+        first = false;
+    });
 }
 
 /// `dL/dx` from `grad = dL/dy` (the transposed convolution of `grad`).
@@ -564,8 +590,8 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
 }
 
 /// One group's weight gradient, added to `sum` (`[k_h, C_out, C_in·k_w]`, see
-/// [`weights_by_kernel_row`]): per channel chunk, [`unroll_columns`] once, then one product
-/// per kernel row `i` with that matrix shifted to kernel row `i`.
+/// [`weights_by_kernel_row`]): the output gradient times each kernel row's patch matrix,
+/// transposed.
 fn weight_grad_by_kernel_rows<T: Real>(
     g: &Geometry,
     images: usize,
@@ -574,10 +600,9 @@ fn weight_grad_by_kernel_rows<T: Real>(
     cols: &mut Vec<T>,
     sum: &mut [T],
 ) {
-    let [channels, kernel_w] = [g.channels_out, g.kernel[1]];
-    let row_width = g.output[1] * images;
-    let width = g.output[0] * row_width;
-    let by_row_len = g.channels_in * kernel_w;
+    let channels = g.channels_out;
+    let width = images * g.output_len();
+    let by_row_len = g.channels_in * g.kernel[1];
     let lhs = View {
         data: grad,
         rows: channels,
@@ -585,24 +610,10 @@ fn weight_grad_by_kernel_rows<T: Real>(
         row_stride: width,
         col_stride: 1,
     };
-    for chunk in g.channel_chunks(kernel_w) {
-        let rows = chunk.len() * kernel_w;
-        let first_column = chunk.start * kernel_w;
-        unroll_columns(g, images, input, chunk, cols);
-        for i in 0..g.kernel[0] {
-            // The shifted matrix transposed: element (l, r) is
-            // cols[(r·s_h·R + offset(i))·row_width + l].
-            let rhs = View {
-                data: &cols[kernel_row_offset(g, i) * row_width..],
-                rows: width,
-                cols: rows,
-                row_stride: 1,
-                col_stride: g.stride[0] * rows_per_phase(g) * row_width,
-            };
-            let dst = &mut sum[i * channels * by_row_len + first_column..];
-            matmul(dst, by_row_len, lhs, rhs, true);
-        }
-    }
+    for_each_kernel_row(g, images, input, cols, |i, first_column, patches| {
+        let dst = &mut sum[i * channels * by_row_len + first_column..];
+        matmul(dst, by_row_len, lhs, patches.transposed(), true);
+    });
 }
 
 /// Per-group working memory: interleaved images, an unrolled matrix, and interleaved
