@@ -33,6 +33,9 @@ const MIN_COLUMNS: usize = 512;
 /// inner dimension by about this much anyway.
 const CHUNK_ROWS: usize = 512;
 
+/// Elements per parallel task when partial sums are added.
+const SUM_CHUNK: usize = 1 << 14;
+
 /// Parallel runs a weight gradient is summed in, fixed so that the sum order is too.
 const PARTS: usize = 8;
 
@@ -227,32 +230,47 @@ fn unroll_columns<T: Real>(g: &Geometry, images: usize, input: &[T], channels: R
 /// The weights regrouped by kernel row, `[k_h, C_out, C_in·k_w]`, to multiply
 /// [`unroll_columns`]' matrix: element `(i, o, c·k_w + j)` is weight `(o, c, i, j)`.
 fn weights_by_kernel_row<T: Real>(g: &Geometry, weight: &[T]) -> Vec<T> {
-    let [kernel_h, kernel_w] = g.kernel;
-    let mut regrouped = Vec::with_capacity(weight.len());
-    for i in 0..kernel_h {
-        for filter in weight.chunks_exact(g.patch_len()) {
-            for channel in filter.chunks_exact(g.kernel_area()) {
-                regrouped.extend_from_slice(&channel[i * kernel_w..][..kernel_w]);
+    let kernel_w = g.kernel[1];
+    let mut regrouped = vec![T::ZERO; weight.len()];
+    // One row of the result per (kernel row i, filter o), i-major.
+    regrouped
+        .par_chunks_mut(g.channels_in * kernel_w)
+        .enumerate()
+        .for_each(|(row, out)| {
+            let [i, filter] = [row / g.channels_out, row % g.channels_out];
+            let channels = weight[filter * g.patch_len()..][..g.patch_len()].chunks_exact(g.kernel_area());
+            for (taps, channel) in out.chunks_exact_mut(kernel_w).zip(channels) {
+                taps.copy_from_slice(&channel[i * kernel_w..][..kernel_w]);
             }
-        }
-    }
+        });
     regrouped
 }
 
-/// The inverse of [`weights_by_kernel_row`]: `[k_h, C_out, C_in·k_w]` back to `[C_out, K]`.
-fn weights_from_kernel_rows<T: Real>(g: &Geometry, by_row: &[T]) -> Vec<T> {
-    let [kernel_h, kernel_w] = g.kernel;
+/// The inverse of [`weights_by_kernel_row`] applied to the sum of `partials` (each
+/// `[k_h, C_out, C_in·k_w]`), added in order: `[C_out, K]`, the same numbers on any number
+/// of threads.
+fn weights_from_kernel_rows<T: Real>(g: &Geometry, partials: &[Vec<T>]) -> Vec<T> {
+    let kernel_w = g.kernel[1];
     let by_row_len = g.channels_in * kernel_w;
-    let mut weight = vec![T::ZERO; by_row.len()];
-    for (filter, out) in weight.chunks_exact_mut(g.patch_len()).enumerate() {
-        for (channel, taps) in out.chunks_exact_mut(g.kernel_area()).enumerate() {
-            for (i, tap_row) in taps.chunks_exact_mut(kernel_w).enumerate() {
-                let from = (i * g.channels_out + filter) * by_row_len + channel * kernel_w;
-                tap_row.copy_from_slice(&by_row[from..][..kernel_w]);
+    let mut weight = vec![T::ZERO; g.channels_out * g.patch_len()];
+    debug_assert!(partials.iter().all(|partial| partial.len() == weight.len()));
+    weight
+        .par_chunks_mut(g.patch_len())
+        .enumerate()
+        .for_each(|(filter, out)| {
+            for (channel, taps) in out.chunks_exact_mut(g.kernel_area()).enumerate() {
+                for (i, tap_row) in taps.chunks_exact_mut(kernel_w).enumerate() {
+                    let from = (i * g.channels_out + filter) * by_row_len + channel * kernel_w;
+                    for (n, partial) in partials.iter().enumerate() {
+                        let source = &partial[from..][..kernel_w];
+                        match n {
+                            0 => tap_row.copy_from_slice(source),
+                            _ => tap_row.iter_mut().zip(source).for_each(|(t, p)| *t += *p),
+                        }
+                    }
+                }
             }
-        }
-    }
-    debug_assert_eq!(kernel_h * g.channels_out * by_row_len, by_row.len());
+        });
     weight
 }
 
@@ -577,7 +595,7 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
         .chunks(group * g.image_len())
         .zip(grad.chunks(group * channels * len))
         .collect();
-    let by_row = summed_in_parts(&pairs, channels * k, |sum, part| {
+    let partials = partial_sums(&pairs, channels * k, |sum, part| {
         let mut scratch = Scratch::new(g, group);
         for (x_group, grad_group) in part {
             let images = x_group.len() / g.image_len();
@@ -586,7 +604,7 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
             weight_grad_by_kernel_rows(g, images, input, grad, &mut scratch.cols, sum);
         }
     });
-    weights_from_kernel_rows(g, &by_row)
+    weights_from_kernel_rows(g, &partials)
 }
 
 /// One group's weight gradient, added to `sum` (`[k_h, C_out, C_in·k_w]`, see
@@ -637,22 +655,33 @@ impl<T: Real> Scratch<T> {
 }
 
 /// Work split into [`PARTS`] fixed runs of `items`, each summed into its own buffer of
-/// `len` zeros by `add` (in parallel), then the buffers added in order: the same result on
+/// `len` zeros by `add` (in parallel). Adding the buffers in order gives the same result on
 /// any number of threads, so training stays reproducible.
-fn summed_in_parts<I: Sync, T: Real>(items: &[I], len: usize, add: impl Fn(&mut [T], &[I]) + Sync) -> Vec<T> {
+fn partial_sums<I: Sync, T: Real>(items: &[I], len: usize, add: impl Fn(&mut [T], &[I]) + Sync) -> Vec<Vec<T>> {
     let per_part = items.len().div_ceil(PARTS).max(1);
-    let partials: Vec<Vec<T>> = items
+    items
         .par_chunks(per_part)
         .map(|part| {
             let mut sum = vec![T::ZERO; len];
             add(&mut sum, part);
             sum
         })
-        .collect();
-    let mut total = vec![T::ZERO; len];
-    for partial in partials {
-        total.iter_mut().zip(partial).for_each(|(t, p)| *t += p);
-    }
+        .collect()
+}
+
+/// [`partial_sums`] added in order (in parallel over the elements).
+fn summed_in_parts<I: Sync, T: Real>(items: &[I], len: usize, add: impl Fn(&mut [T], &[I]) + Sync) -> Vec<T> {
+    let mut partials = partial_sums(items, len, add).into_iter();
+    let Some(mut total) = partials.next() else {
+        return vec![T::ZERO; len];
+    };
+    let rest: Vec<Vec<T>> = partials.collect();
+    total.par_chunks_mut(SUM_CHUNK).enumerate().for_each(|(chunk, out)| {
+        for partial in &rest {
+            let source = &partial[chunk * SUM_CHUNK..][..out.len()];
+            out.iter_mut().zip(source).for_each(|(t, p)| *t += *p);
+        }
+    });
     total
 }
 
