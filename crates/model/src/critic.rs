@@ -3,10 +3,11 @@
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Linear};
-use burn::tensor::{Tensor, activation, backend::Backend};
+use burn::tensor::{Tensor, backend::Backend};
 
 use rand::Rng;
 
+use crate::activation::leaky_relu;
 use crate::conv::conv2d_layer;
 use crate::generator::new_batch_norm;
 use crate::init::{conv, linear};
@@ -82,7 +83,7 @@ impl<B: Backend> Critic<B> {
     pub fn forward(&self, images: Tensor<B, 4>) -> Tensor<B, 2> {
         let mut x = images;
         for block in &self.blocks {
-            x = activation::leaky_relu(block.pre_activation(x), self.leaky_relu_slope);
+            x = leaky_relu(block.pre_activation(x), self.leaky_relu_slope);
         }
         self.output.forward(x.flatten(1, 3)) // [B, 4·4·C] -> [B, 1]
     }

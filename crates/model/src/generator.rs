@@ -6,6 +6,7 @@ use burn::nn::{BatchNorm, Linear};
 use burn::tensor::{Tensor, activation, backend::Backend};
 use rand::Rng;
 
+use crate::activation::relu;
 use crate::conv::conv2d_layer;
 use crate::init::{conv, linear};
 use crate::{ModelConfig, ModelError, batch_norm, upsample_bilinear_2x};
@@ -86,11 +87,11 @@ impl<B: Backend> Generator<B> {
         let [batch, _] = noise.dims();
         let base = ModelConfig::BASE_SIZE;
         let x = self.project.forward(noise); // [B, C0·4·4]
-        let x = activation::relu(batch_norm(&self.project_norm, x));
+        let x = relu(batch_norm(&self.project_norm, x));
         let mut x = x.reshape([batch, self.base_channels, base, base]); // [B, C0, 4, 4]
         for block in &self.blocks {
             let up = upsample_bilinear_2x(x); // [B, C, 2s, 2s]
-            x = activation::relu(batch_norm(&block.norm, conv2d_layer(&block.conv, up)));
+            x = relu(batch_norm(&block.norm, conv2d_layer(&block.conv, up)));
         }
         activation::tanh(conv2d_layer(&self.output, upsample_bilinear_2x(x)))
     }

@@ -6,6 +6,7 @@
 //! burn's autodiff is first-order only and the gradient penalty needs a gradient of a
 //! gradient.
 
+mod activation;
 mod batch_norm;
 mod config;
 mod conv;

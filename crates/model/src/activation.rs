@@ -1,0 +1,206 @@
+//! LeakyReLU and ReLU, with burn's numbers, as one parallel pass each way on the CPU
+//! backend.
+//!
+//! On flex, burn's LeakyReLU is three single-threaded passes (compare, scale, select) and
+//! its backward as many again; over a critic step's activations that is several times the
+//! work of one pass per direction. Here it is a host kernel with its own backward on
+//! `Autodiff<Flex>` (and a plain pass on `Flex`), which keeps burn's conventions exactly:
+//! LeakyReLU passes `x ≥ 0` unchanged (slope 1 at 0), ReLU gives `0` for `x ≤ 0` (slope 0
+//! at 0). Other backends use burn's ops.
+
+use std::cmp::Ordering;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, activation, backend::Backend};
+use rayon::prelude::*;
+
+use crate::host::{Real, host_values, is_real, on_cpu, primitive_as, tensor_from};
+
+type Ad = Autodiff<Flex>;
+
+/// Elements per parallel task.
+const CHUNK: usize = 1 << 14;
+
+/// `x` where `x > 0`, `slope·x` elsewhere: burn's `leaky_relu`, or `relu` for a slope of 0.
+///
+/// # Shapes
+/// - `x`: any; output: the same
+pub fn leaky_relu<B: Backend, const D: usize>(x: Tensor<B, D>, slope: f64) -> Tensor<B, D> {
+    if on_cpu::<B>()
+        && is_real(x.dtype())
+        && let Some(y) = leaky_relu_ad(&x, slope).or_else(|| leaky_relu_inner(&x, slope))
+    {
+        return y;
+    }
+    if slope == 0.0 {
+        activation::relu(x)
+    } else {
+        activation::leaky_relu(x, slope)
+    }
+}
+
+/// burn's `relu`: [`leaky_relu`] with a slope of 0.
+pub fn relu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    leaky_relu(x, 0.0)
+}
+
+/// Whether the activation is the identity at `x` (slope 1), with burn's sides: ReLU is flat
+/// at 0, LeakyReLU is the identity there (and at NaN).
+fn on_identity_side<T: Real + PartialOrd>(x: T, relu: bool) -> bool {
+    if relu {
+        x > T::ZERO
+    } else {
+        x.partial_cmp(&T::ZERO) != Some(Ordering::Less)
+    }
+}
+
+/// `values` (shaped like `x`) each multiplied by the activation's slope at `x`: the
+/// activation itself for `values = x`, its backward for the upstream gradient. ReLU gives
+/// 0 (not −0) on its flat side, as burn's masked fill does.
+fn times_slope_as<T: Real + PartialOrd>(x: &FlexTensor, values: &FlexTensor, slope: f64) -> FlexTensor {
+    let [x, values] = [x.to_contiguous(), values.to_contiguous()];
+    let relu = slope == 0.0;
+    let slope = T::from_f64(slope);
+    let mut out = vec![T::ZERO; x.shape().num_elements()];
+    out.par_chunks_mut(CHUNK)
+        .zip(host_values::<T>(&x).par_chunks(CHUNK))
+        .zip(host_values::<T>(&values).par_chunks(CHUNK))
+        .for_each(|((out, x), values)| {
+            for ((out, &x), &value) in out.iter_mut().zip(x).zip(values) {
+                *out = match (on_identity_side(x, relu), relu) {
+                    (true, _) => value,
+                    (false, true) => T::ZERO,
+                    (false, false) => value * slope,
+                };
+            }
+        });
+    FlexTensor::from_data(TensorData::new(out, x.shape().to_vec()))
+}
+
+fn times_slope(x: &FlexTensor, values: &FlexTensor, slope: f64) -> FlexTensor {
+    match x.dtype() {
+        DType::F64 => times_slope_as::<f64>(x, values, slope),
+        _ => times_slope_as::<f32>(x, values, slope),
+    }
+}
+
+/// Backward of the activation: the upstream gradient on the identity side, times the
+/// slope elsewhere.
+#[derive(Debug)]
+struct LeakyReluBackward;
+
+impl Backward<Flex, 1> for LeakyReluBackward {
+    /// The input and the slope.
+    type State = (FlexTensor, f64);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let [node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, slope) = &ops.state;
+        if let Some(node) = node {
+            grads.register::<Flex>(node.id, times_slope(x, &grad, *slope));
+        }
+    }
+}
+
+/// The activation on `Autodiff<Flex>`, recorded with [`LeakyReluBackward`].
+fn leaky_relu_ad<B: Backend, const D: usize>(x: &Tensor<B, D>, slope: f64) -> Option<Tensor<B, D>> {
+    let x = primitive_as::<B, Ad, D>(x)?;
+    let output = times_slope(&x.primitive, &x.primitive, slope);
+    let result = match LeakyReluBackward
+        .prepare::<NoCheckpointing>([x.node.clone()])
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish((x.primitive, slope), output),
+        OpsKind::UnTracked(prep) => prep.finish(output),
+    };
+    tensor_from::<Ad, B, D>(result)
+}
+
+/// The activation on `Flex` without autodiff.
+fn leaky_relu_inner<B: Backend, const D: usize>(x: &Tensor<B, D>, slope: f64) -> Option<Tensor<B, D>> {
+    let x = primitive_as::<B, Flex, D>(x)?;
+    tensor_from::<Flex, B, D>(times_slope(&x, &x, slope))
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::{Autodiff, Flex};
+    use burn::tensor::{DType, Tensor, TensorData, activation, backend::Backend};
+
+    use super::leaky_relu;
+
+    type Ad = Autodiff<Flex>;
+
+    /// Values on both sides of 0, 0 itself and −0, in `dtype`.
+    fn input<B: Backend>(dtype: DType) -> Tensor<B, 3> {
+        let values = vec![-3.5, -0.25, -0.0, 0.0, 1e-9, 0.75, 2.0, -1e-12, 4.0, -7.0, 0.5, -0.5];
+        Tensor::<B, 3>::from_data(TensorData::new(values, [2, 3, 2]), &Default::default()).cast(dtype)
+    }
+
+    fn values<B: Backend>(tensor: Tensor<B, 3>) -> Vec<f64> {
+        tensor.into_data().iter::<f64>().collect()
+    }
+
+    /// Forward values and input gradients (for an upstream gradient that differs per
+    /// element) of the kernel and of burn's op, on `Autodiff<Flex>`.
+    fn kernel_and_burn(slope: f64, dtype: DType) -> [(Vec<f64>, Vec<f64>); 2] {
+        let weights = input::<Ad>(DType::F64).ones_like().cumsum(2).cast(dtype); // 1, 2 per row
+        let run = |ours: bool| {
+            let x = input::<Ad>(dtype).detach().require_grad();
+            let y = match (ours, slope == 0.0) {
+                (true, _) => leaky_relu(x.clone(), slope),
+                (false, true) => activation::relu(x.clone()),
+                (false, false) => activation::leaky_relu(x.clone(), slope),
+            };
+            assert_eq!(y.dtype(), dtype);
+            let grads = y.clone().mul(weights.clone()).sum().backward();
+            (values(y), values(x.grad(&grads).expect("x is tracked")))
+        };
+        [run(true), run(false)]
+    }
+
+    #[test]
+    fn leaky_relu_matches_burn_values_and_gradient() {
+        for dtype in [DType::F32, DType::F64] {
+            let [ours, burn] = kernel_and_burn(0.2, dtype);
+            assert_eq!(ours, burn, "{dtype:?}");
+            // Not vacuous: the slope shows on the negative side, the identity elsewhere
+            // (at 0 and −0 too).
+            let rounded = |v: f64| if dtype == DType::F32 { f64::from(v as f32) } else { v };
+            assert_eq!(ours.0[0], rounded(-3.5 * 0.2), "{dtype:?}");
+            assert_eq!(ours.1[..6], [0.2, 0.4, 1.0, 2.0, 1.0, 2.0].map(rounded), "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn relu_matches_burn_values_and_gradient() {
+        for dtype in [DType::F32, DType::F64] {
+            let [ours, burn] = kernel_and_burn(0.0, dtype);
+            assert_eq!(ours, burn, "{dtype:?}");
+            assert!(
+                ours.0[..4].iter().all(|v| *v == 0.0 && v.is_sign_positive()),
+                "{dtype:?}"
+            );
+            assert_eq!(ours.1[..6], [0.0, 0.0, 0.0, 0.0, 1.0, 2.0], "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn plain_flex_matches_burn() {
+        let x = input::<Flex>(DType::F32);
+        for slope in [0.0, 0.2] {
+            let burn = match slope {
+                0.0 => activation::relu(x.clone()),
+                _ => activation::leaky_relu(x.clone(), slope),
+            };
+            assert_eq!(values(leaky_relu(x.clone(), slope)), values(burn));
+        }
+    }
+}
