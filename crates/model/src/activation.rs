@@ -66,19 +66,18 @@ fn times_slope_as<T: Real + PartialOrd>(x: &FlexTensor, values: &FlexTensor, slo
     let [x, values] = [x.to_contiguous(), values.to_contiguous()];
     let relu = slope == 0.0;
     let slope = T::from_f64(slope);
-    let mut out = vec![T::ZERO; x.shape().num_elements()];
-    out.par_chunks_mut(CHUNK)
-        .zip(host_values::<T>(&x).par_chunks(CHUNK))
-        .zip(host_values::<T>(&values).par_chunks(CHUNK))
-        .for_each(|((out, x), values)| {
-            for ((out, &x), &value) in out.iter_mut().zip(x).zip(values) {
-                *out = match (on_identity_side(x, relu), relu) {
-                    (true, _) => value,
-                    (false, true) => T::ZERO,
-                    (false, false) => value * slope,
-                };
-            }
-        });
+    let mut out = Vec::new();
+    // Collected in place, never zeroed first.
+    host_values::<T>(&x)
+        .par_iter()
+        .zip(host_values::<T>(&values).par_iter())
+        .with_min_len(CHUNK)
+        .map(|(&x, &value)| match (on_identity_side(x, relu), relu) {
+            (true, _) => value,
+            (false, true) => T::ZERO,
+            (false, false) => value * slope,
+        })
+        .collect_into_vec(&mut out);
     FlexTensor::from_data(TensorData::new(out, x.shape().to_vec()))
 }
 

@@ -11,6 +11,7 @@ use std::ops::{Add, AddAssign, Mul};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Element, Tensor, TensorPrimitive, backend::Backend};
+use rayon::iter::ParallelExtend;
 
 /// The element types the kernels run on.
 pub trait Real: bytemuck::Pod + Element + Send + Sync + Add<Output = Self> + AddAssign + Mul<Output = Self> {
@@ -36,6 +37,15 @@ impl Real for f64 {
     fn from_f64(value: f64) -> Self {
         value
     }
+}
+
+/// `len` zeros, written by every thread: a kernel's output of a few MB is zeroed (and its
+/// pages first touched) in parallel rather than on the calling thread before the parallel
+/// work that fills it.
+pub fn zeros<T: Real>(len: usize) -> Vec<T> {
+    let mut values = Vec::with_capacity(len);
+    values.par_extend(rayon::iter::repeat_n(T::ZERO, len));
+    values
 }
 
 /// Whether `B` is the CPU backend, with or without autodiff.

@@ -14,7 +14,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData, backend::Backend};
 use rayon::prelude::*;
 
-use crate::host::{Real, host_values, primitive_as, same_dtype, tensor_from};
+use crate::host::{Real, host_values, primitive_as, same_dtype, tensor_from, zeros};
 
 type Ad = Autodiff<Flex>;
 
@@ -62,7 +62,7 @@ fn statistics<T: Real + Into<f64>>(rows: Rows, x: &[T]) -> (Vec<f64>, Vec<f64>) 
 
 /// `y = x·scale[c] + shift[c]` row by row.
 fn scale_and_shift<T: Real>(rows: Rows, x: &[T], scale: &[T], shift: &[T]) -> Vec<T> {
-    let mut y = vec![T::ZERO; x.len()];
+    let mut y = zeros(x.len());
     y.par_chunks_mut(rows.spatial)
         .zip(x.par_chunks(rows.spatial))
         .enumerate()
@@ -113,7 +113,7 @@ fn gradients<T: Real + Into<f64>>(saved: &Saved, x: &[T], grad: &[T]) -> [Vec<T>
             [a, b, offset].map(T::from_f64)
         })
         .collect();
-    let mut input_grad = vec![T::ZERO; x.len()];
+    let mut input_grad = zeros(x.len());
     input_grad
         .par_chunks_mut(rows.spatial)
         .zip(grad.par_chunks(rows.spatial).zip(x.par_chunks(rows.spatial)))

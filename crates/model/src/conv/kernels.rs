@@ -20,7 +20,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use crate::host::Real;
+use crate::host::{Real, zeros};
 
 mod single_output;
 
@@ -231,7 +231,7 @@ fn unroll_columns<T: Real>(g: &Geometry, images: usize, input: &[T], channels: R
 /// [`unroll_columns`]' matrix: element `(i, o, c·k_w + j)` is weight `(o, c, i, j)`.
 fn weights_by_kernel_row<T: Real>(g: &Geometry, weight: &[T]) -> Vec<T> {
     let kernel_w = g.kernel[1];
-    let mut regrouped = vec![T::ZERO; weight.len()];
+    let mut regrouped = zeros(weight.len());
     // One row of the result per (kernel row i, filter o), i-major.
     regrouped
         .par_chunks_mut(g.channels_in * kernel_w)
@@ -252,7 +252,7 @@ fn weights_by_kernel_row<T: Real>(g: &Geometry, weight: &[T]) -> Vec<T> {
 fn weights_from_kernel_rows<T: Real>(g: &Geometry, partials: &[Vec<T>]) -> Vec<T> {
     let kernel_w = g.kernel[1];
     let by_row_len = g.channels_in * kernel_w;
-    let mut weight = vec![T::ZERO; g.channels_out * g.patch_len()];
+    let mut weight = zeros(g.channels_out * g.patch_len());
     debug_assert!(partials.iter().all(|partial| partial.len() == weight.len()));
     weight
         .par_chunks_mut(g.patch_len())
@@ -441,7 +441,7 @@ pub fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option<&[T]>)
     let [len, channels] = [g.output_len(), g.channels_out];
     let group = g.group();
     let weights_by_row = weights_by_kernel_row(g, weight);
-    let mut y = vec![T::ZERO; g.batch * channels * len];
+    let mut y = zeros(g.batch * channels * len);
     y.par_chunks_mut(group * channels * len)
         .zip(x.par_chunks(group * g.image_len()))
         .for_each_init(
@@ -536,7 +536,7 @@ pub fn input_grad<T: Real>(g: &Geometry, grad: &[T], weight: &[T]) -> Vec<T> {
     }
     let [k, len, channels] = [g.patch_len(), g.output_len(), g.channels_out];
     let group = g.group();
-    let mut x_grad = vec![T::ZERO; g.batch * g.image_len()];
+    let mut x_grad = zeros(g.batch * g.image_len());
     x_grad
         .par_chunks_mut(group * g.image_len())
         .zip(grad.par_chunks(group * channels * len))

@@ -15,7 +15,7 @@ use burn::tensor::{DType, Tensor, TensorData, backend::Backend};
 use rayon::prelude::*;
 
 use super::bilinear_taps;
-use crate::host::{Real, host_values, primitive_as, tensor_from};
+use crate::host::{Real, host_values, primitive_as, tensor_from, zeros};
 
 type Ad = Autodiff<Flex>;
 
@@ -71,7 +71,7 @@ impl Planes {
 fn forward<T: Real>(sizes: Planes, input: &[T]) -> Vec<T> {
     let Planes { height, width, .. } = sizes;
     let [row_taps, column_taps] = [taps::<T>(height, 2 * height), taps::<T>(width, 2 * width)];
-    let mut output = vec![T::ZERO; input.len() * 4];
+    let mut output = zeros(input.len() * 4);
     output
         .par_chunks_mut(sizes.output_len() * PLANES_PER_TASK)
         .zip(input.par_chunks(sizes.input_len() * PLANES_PER_TASK))
@@ -109,7 +109,7 @@ fn forward<T: Real>(sizes: Planes, input: &[T]) -> Vec<T> {
 fn backward<T: Real>(sizes: Planes, grad: &[T]) -> Vec<T> {
     let Planes { height, width, .. } = sizes;
     let [row_taps, column_taps] = [taps::<T>(height, 2 * height), taps::<T>(width, 2 * width)];
-    let mut input_grad = vec![T::ZERO; grad.len() / 4];
+    let mut input_grad = zeros(grad.len() / 4);
     input_grad
         .par_chunks_mut(sizes.input_len() * PLANES_PER_TASK)
         .zip(grad.par_chunks(sizes.output_len() * PLANES_PER_TASK))

@@ -13,7 +13,7 @@ use std::ops::Range;
 use rayon::prelude::*;
 
 use super::{Geometry, View, for_each_patch_row, matmul, summed_in_parts};
-use crate::host::Real;
+use crate::host::{Real, zeros};
 
 /// Visits every (tap `t`, output row `y`) whose input row lies inside the image, with that
 /// row, the output columns that read inside the image and the first input column they read.
@@ -98,7 +98,7 @@ pub(super) fn forward<T: Real>(g: &Geometry, x: &[T], weight: &[T], bias: Option
 /// - output: `[N, C_in, H, W]`
 pub(super) fn input_grad<T: Real>(g: &Geometry, grad: &[T], weight: &[T]) -> Vec<T> {
     let [taps, plane, len] = [g.kernel[0] * g.kernel[1], g.input[0] * g.input[1], g.output_len()];
-    let mut x_grad = vec![T::ZERO; g.batch * g.image_len()];
+    let mut x_grad = zeros(g.batch * g.image_len());
     x_grad
         .par_chunks_mut(g.image_len())
         .zip(grad.par_chunks(len))
