@@ -8,8 +8,6 @@
 //! LeakyReLU passes `x ≥ 0` unchanged (slope 1 at 0), ReLU gives `0` for `x ≤ 0` (slope 0
 //! at 0). Other backends use burn's ops.
 
-use std::cmp::Ordering;
-
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::NoCheckpointing;
 use burn::backend::autodiff::grads::Gradients;
@@ -49,35 +47,43 @@ pub fn relu<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     leaky_relu(x, 0.0)
 }
 
-/// Whether the activation is the identity at `x` (slope 1), with burn's sides: ReLU is flat
-/// at 0, LeakyReLU is the identity there (and at NaN).
-fn on_identity_side<T: Real + PartialOrd>(x: T, relu: bool) -> bool {
-    if relu {
-        x > T::ZERO
-    } else {
-        x.partial_cmp(&T::ZERO) != Some(Ordering::Less)
-    }
-}
-
 /// `values` (shaped like `x`) each multiplied by the activation's slope at `x`: the
-/// activation itself for `values = x`, its backward for the upstream gradient. ReLU gives
-/// 0 (not −0) on its flat side, as burn's masked fill does.
+/// activation itself for `values = x`, its backward for the upstream gradient.
+///
+/// Selects rather than branches, as the signs of activations are a coin toss; ReLU selects
+/// `0` (not `value · 0`, which is `−0` or NaN for some values), as burn's masked fill does.
 fn times_slope_as<T: Real + PartialOrd>(x: &FlexTensor, values: &FlexTensor, slope: f64) -> FlexTensor {
     let [x, values] = [x.to_contiguous(), values.to_contiguous()];
+    let [x_values, values] = [host_values::<T>(&x), host_values::<T>(&values)];
+    assert_eq!(
+        x_values.len(),
+        values.len(),
+        "activation: values shaped unlike the input"
+    );
     let relu = slope == 0.0;
     let slope = T::from_f64(slope);
-    let mut out = Vec::new();
-    // Collected in place, never zeroed first.
-    host_values::<T>(&x)
-        .par_iter()
-        .zip(host_values::<T>(&values).par_iter())
-        .with_min_len(CHUNK)
-        .map(|(&x, &value)| match (on_identity_side(x, relu), relu) {
-            (true, _) => value,
-            (false, true) => T::ZERO,
-            (false, false) => value * slope,
-        })
-        .collect_into_vec(&mut out);
+    let mut out: Vec<T> = Vec::with_capacity(x_values.len());
+    out.spare_capacity_mut()
+        .par_chunks_mut(CHUNK)
+        .zip(x_values.par_chunks(CHUNK).zip(values.par_chunks(CHUNK)))
+        .for_each(|(out, (x, values))| {
+            let pairs = out.iter_mut().zip(x.iter().zip(values));
+            // Two plain loops, each a compare and a select per element that the compiler
+            // turns into vector code; burn's sides: ReLU is flat at 0, LeakyReLU is the
+            // identity there (and at NaN).
+            if relu {
+                for (out, (&x, &value)) in pairs {
+                    out.write(if x > T::ZERO { value } else { T::ZERO });
+                }
+            } else {
+                for (out, (&x, &value)) in pairs {
+                    out.write(if x < T::ZERO { value * slope } else { value });
+                }
+            }
+        });
+    // SAFETY: the chunks cover the spare capacity's first `x_values.len()` elements, and the
+    // loop above wrote every one of them (`x` and `values` have that length too).
+    unsafe { out.set_len(x_values.len()) };
     FlexTensor::from_data(TensorData::new(out, x.shape().to_vec()))
 }
 
