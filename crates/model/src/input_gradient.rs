@@ -14,6 +14,7 @@
 
 use burn::tensor::{Tensor, backend::Backend};
 
+use crate::activation::leaky_relu;
 use crate::conv::{conv2d_adjoint, conv2d_detached};
 use crate::{Critic, ModelError};
 
@@ -43,7 +44,7 @@ impl<B: Backend> Critic<B> {
             sizes.push([height, width]);
             let pre = conv2d_detached(&block.conv, x);
             masks.push(self.slope_mask(pre.clone()));
-            x = burn::tensor::activation::leaky_relu(pre, self.leaky_relu_slope);
+            x = leaky_relu(pre, self.leaky_relu_slope);
         }
 
         // dD/dh for the flattened last feature map h: the linear weight column, one copy
