@@ -246,14 +246,11 @@ fn weights_by_kernel_row<T: Real>(g: &Geometry, weight: &[T]) -> Vec<T> {
     regrouped
 }
 
-/// The inverse of [`weights_by_kernel_row`] applied to the sum of `partials` (each
-/// `[k_h, C_out, C_in·k_w]`), added in order: `[C_out, K]`, the same numbers on any number
-/// of threads.
-fn weights_from_kernel_rows<T: Real>(g: &Geometry, partials: &[Vec<T>]) -> Vec<T> {
+/// The inverse of [`weights_by_kernel_row`]: `[k_h, C_out, C_in·k_w]` back to `[C_out, K]`.
+fn weights_from_kernel_rows<T: Real>(g: &Geometry, by_row: &[T]) -> Vec<T> {
     let kernel_w = g.kernel[1];
     let by_row_len = g.channels_in * kernel_w;
-    let mut weight = zeros(g.channels_out * g.patch_len());
-    debug_assert!(partials.iter().all(|partial| partial.len() == weight.len()));
+    let mut weight = zeros(by_row.len());
     weight
         .par_chunks_mut(g.patch_len())
         .enumerate()
@@ -261,16 +258,11 @@ fn weights_from_kernel_rows<T: Real>(g: &Geometry, partials: &[Vec<T>]) -> Vec<T
             for (channel, taps) in out.chunks_exact_mut(g.kernel_area()).enumerate() {
                 for (i, tap_row) in taps.chunks_exact_mut(kernel_w).enumerate() {
                     let from = (i * g.channels_out + filter) * by_row_len + channel * kernel_w;
-                    for (n, partial) in partials.iter().enumerate() {
-                        let source = &partial[from..][..kernel_w];
-                        match n {
-                            0 => tap_row.copy_from_slice(source),
-                            _ => tap_row.iter_mut().zip(source).for_each(|(t, p)| *t += *p),
-                        }
-                    }
+                    tap_row.copy_from_slice(&by_row[from..][..kernel_w]);
                 }
             }
         });
+    debug_assert_eq!(g.kernel[0] * g.channels_out * by_row_len, by_row.len());
     weight
 }
 
@@ -595,7 +587,7 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
         .chunks(group * g.image_len())
         .zip(grad.chunks(group * channels * len))
         .collect();
-    let partials = partial_sums(&pairs, channels * k, |sum, part| {
+    let by_row = summed_in_parts(&pairs, channels * k, |sum, part| {
         let mut scratch = Scratch::new(g, group);
         for (x_group, grad_group) in part {
             let images = x_group.len() / g.image_len();
@@ -604,7 +596,7 @@ pub fn weight_grad<T: Real>(g: &Geometry, x: &[T], grad: &[T]) -> Vec<T> {
             weight_grad_by_kernel_rows(g, images, input, grad, &mut scratch.cols, sum);
         }
     });
-    weights_from_kernel_rows(g, &partials)
+    weights_from_kernel_rows(g, &by_row)
 }
 
 /// One group's weight gradient, added to `sum` (`[k_h, C_out, C_in·k_w]`, see
@@ -655,25 +647,21 @@ impl<T: Real> Scratch<T> {
 }
 
 /// Work split into [`PARTS`] fixed runs of `items`, each summed into its own buffer of
-/// `len` zeros by `add` (in parallel). Adding the buffers in order gives the same result on
-/// any number of threads, so training stays reproducible.
-fn partial_sums<I: Sync, T: Real>(items: &[I], len: usize, add: impl Fn(&mut [T], &[I]) + Sync) -> Vec<Vec<T>> {
+/// `len` zeros by `add` (in parallel), then the buffers added in order (in parallel over the
+/// elements): the same result on any number of threads, so training stays reproducible.
+fn summed_in_parts<I: Sync, T: Real>(items: &[I], len: usize, add: impl Fn(&mut [T], &[I]) + Sync) -> Vec<T> {
     let per_part = items.len().div_ceil(PARTS).max(1);
-    items
+    let partials: Vec<Vec<T>> = items
         .par_chunks(per_part)
         .map(|part| {
             let mut sum = vec![T::ZERO; len];
             add(&mut sum, part);
             sum
         })
-        .collect()
-}
-
-/// [`partial_sums`] added in order (in parallel over the elements).
-fn summed_in_parts<I: Sync, T: Real>(items: &[I], len: usize, add: impl Fn(&mut [T], &[I]) + Sync) -> Vec<T> {
-    let mut partials = partial_sums(items, len, add).into_iter();
+        .collect();
+    let mut partials = partials.into_iter();
     let Some(mut total) = partials.next() else {
-        return vec![T::ZERO; len];
+        return zeros(len);
     };
     let rest: Vec<Vec<T>> = partials.collect();
     total.par_chunks_mut(SUM_CHUNK).enumerate().for_each(|(chunk, out)| {
