@@ -651,7 +651,7 @@ impl<T: Real> Scratch<T> {
 /// elements): the same result on any number of threads, so training stays reproducible.
 fn summed_in_parts<I: Sync, T: Real>(items: &[I], len: usize, add: impl Fn(&mut [T], &[I]) + Sync) -> Vec<T> {
     let per_part = items.len().div_ceil(PARTS).max(1);
-    let partials: Vec<Vec<T>> = items
+    let mut partials: Vec<Vec<T>> = items
         .par_chunks(per_part)
         .map(|part| {
             let mut sum = vec![T::ZERO; len];
@@ -659,18 +659,16 @@ fn summed_in_parts<I: Sync, T: Real>(items: &[I], len: usize, add: impl Fn(&mut 
             sum
         })
         .collect();
-    let mut partials = partials.into_iter();
-    let Some(mut total) = partials.next() else {
+    let Some((total, rest)) = partials.split_first_mut() else {
         return zeros(len);
     };
-    let rest: Vec<Vec<T>> = partials.collect();
     total.par_chunks_mut(SUM_CHUNK).enumerate().for_each(|(chunk, out)| {
-        for partial in &rest {
+        for partial in rest.iter() {
             let source = &partial[chunk * SUM_CHUNK..][..out.len()];
             out.iter_mut().zip(source).for_each(|(t, p)| *t += *p);
         }
     });
-    total
+    partials.swap_remove(0)
 }
 
 /// `dL/dbias`: `grad` summed over images and positions.
