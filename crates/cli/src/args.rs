@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::device::DeviceRequest;
+
 /// Train and inspect WGAN / WGAN-GP models on Fashion-MNIST.
 #[derive(Debug, Parser)]
 #[command(name = "wgan", version, about)]
@@ -37,15 +39,23 @@ pub enum Command {
     Devices,
 }
 
+/// `--device`, shared by every command that computes.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct DeviceArgs {
+    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
+    #[arg(long = "device", default_value = "auto", value_name = "DEVICE")]
+    pub request: DeviceRequest,
+}
+
 /// `wgan bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Which configuration to time.
     #[command(flatten)]
     pub config: ConfigArgs,
-    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
-    #[arg(long, default_value = "auto", value_name = "DEVICE")]
-    pub device: String,
+    /// Where to compute.
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Timed generator steps (each: n_critic critic steps and one generator step).
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
@@ -84,9 +94,9 @@ pub struct ClassifierTrainArgs {
     /// then not the documented one).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
-    #[arg(long, default_value = "auto", value_name = "DEVICE")]
-    pub device: String,
+    /// Where to compute.
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 /// `wgan eval`.
@@ -111,9 +121,9 @@ pub struct EvalArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
-    #[arg(long, default_value = "auto", value_name = "DEVICE")]
-    pub device: String,
+    /// Where to compute.
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 /// `wgan sample`.
@@ -131,9 +141,9 @@ pub struct SampleArgs {
     /// Output path without extension: writes FILE.png, FILE.npy and the noise as FILE.noise.npy.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
-    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
-    #[arg(long, default_value = "auto", value_name = "DEVICE")]
-    pub device: String,
+    /// Where to compute.
+    #[command(flatten)]
+    pub device: DeviceArgs,
 }
 
 /// `wgan export`.
@@ -186,9 +196,9 @@ pub struct TrainArgs {
     /// Run directory to create. Default: runs/<config name>, or runs/<config name>-N if taken.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
-    #[arg(long, default_value = "auto", value_name = "DEVICE")]
-    pub device: String,
+    /// Where to compute.
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Generator steps to train (overrides schedule.steps).
     #[arg(long, value_name = "N")]
     pub steps: Option<u64>,

@@ -1,9 +1,10 @@
 //! `wgan`: train, inspect and use WGAN / WGAN-GP models.
 //!
 //! The binary is glue: it parses arguments, resolves settings, and calls the library crates.
-//! Exit codes: 0 success, 1 user error (bad config, missing data, bad arguments, a run directory
-//! that cannot be written or is in use), 2 internal (and non-finite losses),
-//! 130 training stopped by Ctrl-C after writing a checkpoint.
+//! Exit codes: 0 success (and `--help`, `--version`), 1 user error (bad arguments, a bad config,
+//! missing or corrupt data, checkpoints or classifier, a run directory that cannot be written or
+//! is in use), 2 internal (and non-finite losses), 130 training stopped by Ctrl-C after writing
+//! a checkpoint.
 
 mod args;
 mod commands;
@@ -23,12 +24,15 @@ pub struct UserError(String);
 
 fn main() -> ExitCode {
     ignore_file_size_signal();
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return exit_on_bad_arguments(&err),
+    };
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
             eprintln!("error: {err:#}");
-            if err.chain().any(|cause| cause.is::<UserError>() || is_user_error(cause)) {
+            if is_user_error(&err) {
                 ExitCode::from(1)
             } else {
                 ExitCode::from(2)
@@ -37,26 +41,45 @@ fn main() -> ExitCode {
     }
 }
 
-/// Library errors caused by inputs the user controls.
-fn is_user_error(cause: &(dyn std::error::Error + 'static)) -> bool {
-    cause.is::<wgan_train::ConfigError>()
-        || cause.is::<wgan_data::DataError>()
-        || cause.is::<wgan_model::ModelError>()
-        || matches!(
-            cause.downcast_ref::<wgan_eval::EvalError>(),
-            Some(wgan_eval::EvalError::Io { .. } | wgan_eval::EvalError::Classifier { .. })
-        )
-        || matches!(
-            cause.downcast_ref::<wgan_train::TrainError>(),
-            Some(
-                wgan_train::TrainError::RunExists { .. }
-                    | wgan_train::TrainError::Locked { .. }
-                    | wgan_train::TrainError::Io { .. }
-                    | wgan_train::TrainError::CheckpointWrite { .. }
-                    | wgan_train::TrainError::Data(_)
-                    | wgan_train::TrainError::NoCheckpoint { .. }
-            )
-        )
+/// Prints clap's message; `--help` and `--version` exit 0, anything else is a user error
+/// (exit 1), not clap's default 2, which here means an internal error.
+fn exit_on_bad_arguments(err: &clap::Error) -> ExitCode {
+    // Printing to a closed stdout or stderr is no reason to fail differently.
+    let _ = err.print();
+    if err.use_stderr() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::from(0)
+    }
+}
+
+/// Whether the user can fix `err`: decided by the outermost error in its chain that knows,
+/// that is, the binary's own [`UserError`] or a library error's `is_user_error()`.
+fn is_user_error(err: &anyhow::Error) -> bool {
+    err.chain().find_map(knows_if_user_error).unwrap_or(false)
+}
+
+/// `Some(is_user_error)` if `cause` is one of the errors that say so.
+fn knows_if_user_error(cause: &(dyn std::error::Error + 'static)) -> Option<bool> {
+    macro_rules! ask {
+        ($($error:ty),+) => {
+            $(if let Some(error) = cause.downcast_ref::<$error>() {
+                return Some(error.is_user_error());
+            })+
+        };
+    }
+    if cause.is::<UserError>() {
+        return Some(true);
+    }
+    ask!(
+        wgan_train::TrainError,
+        wgan_train::ConfigError,
+        wgan_train::CheckpointError,
+        wgan_data::DataError,
+        wgan_model::ModelError,
+        wgan_eval::EvalError
+    );
+    None
 }
 
 /// With a file-size limit (`ulimit -f`), a write past it raises SIGXFSZ, whose default action

@@ -1,11 +1,14 @@
-//! Resolving command-line arguments into validated settings.
+//! The second phase of argument handling: parsed arguments resolved into validated settings,
+//! one value per command that needs more than its arguments.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use wgan_train::RunConfig;
+use wgan_train::{RunConfig, RunDir};
 
 use crate::UserError;
+use crate::args::{BenchArgs, DeviceArgs, TrainArgs};
+
 /// Reads, merges and validates the configuration file `path` with `overrides` applied in order.
 pub fn load_config(path: &Path, overrides: &[String]) -> anyhow::Result<RunConfig> {
     let text = std::fs::read_to_string(path)
@@ -25,4 +28,84 @@ pub fn run_directory(out: Option<&Path>, config: &Path) -> PathBuf {
         .chain((2..).map(|n| Path::new("runs").join(format!("{stem}-{n}"))))
         .find(|dir| !dir.join("metrics.jsonl").exists())
         .unwrap_or(base)
+}
+
+/// `wgan train`, resolved: what to train, where, and whether it continues a run.
+#[derive(Debug)]
+pub struct TrainSettings {
+    /// The validated configuration, `--seed` and `--steps` applied.
+    pub config: RunConfig,
+    /// The run directory to create or continue.
+    pub run_dir: RunDir,
+    /// Whether `run_dir` holds a run to continue (`--resume`).
+    pub resume: bool,
+    /// Where to compute.
+    pub device: DeviceArgs,
+}
+
+impl TrainSettings {
+    /// Reads the config of a new run (`--config`, `--set`) or of the run to continue
+    /// (`--resume`), and applies `--seed` and `--steps`.
+    pub fn resolve(args: &TrainArgs) -> anyhow::Result<Self> {
+        let (mut config, run_dir) = match (&args.resume, &args.config) {
+            (Some(run), _) => {
+                let run_dir = RunDir::new(run);
+                if !run_dir.config().is_file() {
+                    return Err(UserError(format!("{}: not a run directory (no config.toml)", run.display())).into());
+                }
+                (load_config(&run_dir.config(), &[])?, run_dir)
+            }
+            (None, Some(config_path)) => {
+                let config = load_config(config_path, &args.overrides)?;
+                (config, RunDir::new(run_directory(args.out.as_deref(), config_path)))
+            }
+            (None, None) => {
+                return Err(UserError("give --config FILE for a new run or --resume RUN_DIR".into()).into());
+            }
+        };
+        if let Some(seed) = args.seed {
+            config.seed = seed;
+        }
+        if let Some(steps) = args.steps {
+            config.schedule.steps = steps;
+        }
+        config.validate().context("command-line settings")?;
+        Ok(Self {
+            config,
+            run_dir,
+            resume: args.resume.is_some(),
+            device: args.device,
+        })
+    }
+}
+
+/// `wgan bench`, resolved.
+#[derive(Debug)]
+pub struct BenchSettings {
+    /// The configuration to time, with quality measurements off.
+    pub config: RunConfig,
+    /// Timed generator steps, at least 1.
+    pub steps: usize,
+    /// Untimed generator steps first.
+    pub warmup: usize,
+    /// Where to compute.
+    pub device: DeviceArgs,
+}
+
+impl BenchSettings {
+    /// Reads the config and checks the step counts.
+    pub fn resolve(args: &BenchArgs) -> anyhow::Result<Self> {
+        if args.steps == 0 {
+            return Err(UserError("--steps must be at least 1".into()).into());
+        }
+        let mut config = load_config(&args.config.config, &args.config.overrides)?;
+        // Timing only: no quality measurements.
+        config.schedule.eval_interval = 0;
+        Ok(Self {
+            config,
+            steps: args.steps,
+            warmup: args.warmup,
+            device: args.device,
+        })
+    }
 }

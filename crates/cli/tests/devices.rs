@@ -37,7 +37,7 @@ fn bad_or_absent_devices_fail_fast_with_the_reason() {
     if listing.contains("cuda: no NVIDIA driver found") {
         cases.push((
             "cuda",
-            "--device cuda: no NVIDIA driver found (libcuda.so cannot be loaded)",
+            "--device cuda:0: no NVIDIA driver found (libcuda.so cannot be loaded)",
         ));
     }
     for (device, expected) in cases {

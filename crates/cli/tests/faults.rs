@@ -117,6 +117,11 @@ fn an_output_directory_that_cannot_be_written_is_a_clear_error() {
             stderr.contains("ot a directory") || stderr.contains("exists"),
             "{stderr}"
         );
+        assert_eq!(
+            stderr.matches("(os error").count(),
+            1,
+            "the OS error is printed once: {stderr}"
+        );
     }
 }
 
@@ -177,7 +182,8 @@ fn a_disk_that_fills_up_during_a_checkpoint_keeps_the_previous_one() {
 }
 
 fn spawn_train(args: &[String]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_wgan"))
+    common::binary()
+        .command()
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

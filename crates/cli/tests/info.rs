@@ -1,15 +1,10 @@
 //! `wgan info` end to end: the real binary on the shipped configs.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn config(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs").join(name)
-}
+use std::path::Path;
 
-fn wgan(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wgan")).args(args).output().unwrap()
-}
+use common::{config, wgan};
 
 fn info_json(config_path: &Path, overrides: &[&str]) -> serde_json::Value {
     let mut args = vec!["info", "--json", "--config", config_path.to_str().unwrap()];

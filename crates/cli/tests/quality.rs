@@ -10,8 +10,8 @@ fn classifier_eval_and_eval_interval_work_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
-    write_split(&data, ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"), 256);
-    write_split(&data, ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"), 100);
+    write_split(&data, "train", 256);
+    write_split(&data, "t10k", 100);
     let data_arg = data.to_str().unwrap();
 
     // Without a classifier, quality measurement says how to get one.

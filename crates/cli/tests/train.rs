@@ -149,7 +149,8 @@ fn missing_data_is_a_clear_error() {
 fn killed_and_interrupted_runs_resume_and_match_an_uninterrupted_one() {
     let (dir, data) = with_training_data();
     let train = |run: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_wgan"))
+        common::binary()
+            .command()
             .args(smoke_train_args(run, &data))
             .args(["--set", "schedule.checkpoint_interval=4"])
             .stderr(std::process::Stdio::null())

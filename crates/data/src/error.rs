@@ -6,12 +6,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
     /// The file could not be opened or read.
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A directory stands where a file should be.
     #[error("{}: is a directory, expected an IDX file", path.display())]
@@ -26,12 +26,12 @@ pub enum DataError {
         path: PathBuf,
     },
     /// The gzip stream is truncated or corrupt.
-    #[error("{}: corrupt or truncated gzip stream: {source}", path.display())]
+    #[error("{}: corrupt or truncated gzip stream: {error}", path.display())]
     Gzip {
         /// The file.
         path: PathBuf,
         /// What the decoder reported.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The first four bytes are not the magic number of the expected IDX kind.
     #[error("{}: magic number {found:#010x} ({found}), expected {expected} ({kind})", path.display())]
@@ -132,10 +132,16 @@ pub enum DataError {
 }
 
 impl DataError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error,
         }
+    }
+
+    /// Whether the user can fix this. Every variant is about the dataset, the data settings
+    /// or a saved data order, which the user controls.
+    pub fn is_user_error(&self) -> bool {
+        true
     }
 }

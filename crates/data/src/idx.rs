@@ -72,9 +72,9 @@ pub(crate) fn read_decompressed(path: &Path) -> Result<Vec<u8>, DataError> {
     let mut bytes = Vec::with_capacity(raw.len() * 2);
     flate2::read::MultiGzDecoder::new(raw.as_slice())
         .read_to_end(&mut bytes)
-        .map_err(|source| DataError::Gzip {
+        .map_err(|error| DataError::Gzip {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
     if bytes.is_empty() {
         return Err(DataError::Empty {

@@ -3,6 +3,8 @@
 //! This crate is the only place that decodes datasets. Images are stored once, preprocessed,
 //! as f32 in [-1, 1]; batches are copied out as `[B, C, H, W]` tensors on the requested device.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod batches;
 mod error;
 mod fashion_mnist;

@@ -18,12 +18,12 @@ pub enum EvalError {
     #[error(transparent)]
     Train(#[from] wgan_train::TrainError),
     /// A classifier file is missing, unreadable or cannot be written.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// A classifier file is damaged or of another format.
     #[error("{}: {reason}", path.display())]
@@ -36,10 +36,21 @@ pub enum EvalError {
 }
 
 impl EvalError {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error,
+        }
+    }
+
+    /// Whether the user can fix this: a classifier directory that is missing, unreadable or
+    /// damaged, or data or sampling errors that are the user's.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            Self::Io { .. } | Self::Classifier { .. } => true,
+            Self::Data(error) => error.is_user_error(),
+            Self::Train(error) => error.is_user_error(),
+            Self::Shape(_) | Self::NonFinite(_) => false,
         }
     }
 }

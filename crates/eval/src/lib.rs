@@ -6,6 +6,8 @@
 //! comparable with FID numbers. The **Inception Score** uses the same classifier's
 //! probabilities in place of Inception's.
 
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod classifier;
 mod classifier_file;
 mod classifier_training;

@@ -126,10 +126,8 @@ impl<B: Backend> wgan_train::QualityProbe<B> for QualityMeter<B> {
         generator: &Generator<B>,
         latent_dim: usize,
         samples: usize,
-    ) -> Result<wgan_train::QualityPoint, String> {
-        let quality = self
-            .measure_generator(generator, latent_dim, samples)
-            .map_err(|err| err.to_string())?;
+    ) -> Result<wgan_train::QualityPoint, wgan_train::QualityError> {
+        let quality = self.measure_generator(generator, latent_dim, samples)?;
         Ok(wgan_train::QualityPoint {
             fd_fmnist: quality.fd_fmnist,
             inception_score: quality.inception_score.mean,

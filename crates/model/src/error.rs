@@ -29,3 +29,14 @@ pub enum ModelError {
         actual: Vec<usize>,
     },
 }
+
+impl ModelError {
+    /// Whether the user can fix this: a configuration the architecture cannot use. A tensor
+    /// of the wrong shape inside the program is not the user's doing.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            Self::InvalidConfig { .. } | Self::InputGradientWithBatchNorm => true,
+            Self::InputShape { .. } => false,
+        }
+    }
+}

@@ -5,6 +5,12 @@ use std::path::{Path, PathBuf};
 use wgan_data::DataError;
 use wgan_model::ModelError;
 
+use crate::checkpoint::RecordError;
+use crate::run::QualityError;
+
+/// What plotters reported when a plot could not be drawn.
+pub type PlotError = Box<dyn std::error::Error + Send + Sync>;
+
 /// A configuration that cannot be used. Every variant names the field (dotted path).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -37,6 +43,13 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// Always `true`: a configuration is the user's to fix.
+    pub fn is_user_error(&self) -> bool {
+        true
+    }
+}
+
 impl From<ModelError> for ConfigError {
     fn from(err: ModelError) -> Self {
         match err {
@@ -62,12 +75,23 @@ pub enum TrainError {
     #[error(transparent)]
     Data(#[from] DataError),
     /// A file in the run directory could not be written or read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        error: std::io::Error,
+    },
+    /// The dataset's images are not the size the networks are built for.
+    #[error(
+        "the training images are {data}×{data}, but model.image_size is {model}; set model.image_size = {data} or \
+         resize the data to {model}×{model}"
+    )]
+    ImageSize {
+        /// Side of the dataset's images, in pixels.
+        data: usize,
+        /// `model.image_size`.
+        model: usize,
     },
     /// The run directory already holds a run.
     #[error("{}: already holds a run ({} exists); choose another output directory", path.display(), marker)]
@@ -104,21 +128,43 @@ pub enum TrainError {
         /// The parse error.
         reason: String,
     },
-    /// A sample grid or noise file could not be encoded or decoded.
-    #[error("{}: {reason}", path.display())]
+    /// A sample grid could not be encoded or written.
+    #[error("{}: {error}", path.display())]
     Image {
         /// The file.
         path: PathBuf,
-        /// What failed.
-        reason: String,
+        /// What the image codec reported.
+        error: image::ImageError,
     },
-    /// The loss plot could not be drawn.
-    #[error("{}: cannot draw the loss plot: {reason}", path.display())]
+    /// Images with a channel count a grid cannot show (only 1 and 3 can be drawn).
+    #[error("cannot draw images with {channels} channels as a grid (1 or 3 can be drawn)")]
+    GridChannels {
+        /// The channel count.
+        channels: usize,
+    },
+    /// A noise or sample file is not an f32 NPY array.
+    #[error("{}: not an f32 NPY array: {error}", path.display())]
+    Npy {
+        /// The file.
+        path: PathBuf,
+        /// What the NPY reader reported.
+        error: std::io::Error,
+    },
+    /// A plot could not be drawn.
+    #[error("{}: cannot draw the plot: {error}", path.display())]
     Plot {
         /// The plot file.
         path: PathBuf,
         /// What plotters reported.
-        reason: String,
+        error: PlotError,
+    },
+    /// A network or optimizer state could not be encoded for a checkpoint.
+    #[error("{file}: {error}")]
+    Record {
+        /// The checkpoint file it was meant for.
+        file: String,
+        /// What failed.
+        error: RecordError,
     },
     /// A loss became NaN or infinite.
     #[error("step {step}: {loss} is {value}; training stopped (lower the learning rate, or check the data)")]
@@ -138,24 +184,67 @@ pub enum TrainError {
         /// Why each one was rejected, newest first.
         tried: Vec<String>,
     },
-    /// Quality measurement is configured but failed, or no measurement was attached.
-    #[error("step {step}: quality measurement failed: {reason}")]
+    /// Quality measurement failed.
+    #[error("step {step}: quality measurement failed: {error}")]
     Quality {
         /// The step being measured.
         step: u64,
         /// What failed.
-        reason: String,
+        error: QualityError,
     },
-    /// A bug: something that should not happen.
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// `schedule.eval_interval` is set, but no quality measurement was attached to the run.
+    #[error("schedule.eval_interval is set but no quality measurement is attached")]
+    NoQualityProbe,
+    /// A tensor's values could not be read back to the host.
+    #[error("cannot read a tensor's values: {0}")]
+    TensorRead(String),
+    /// A record could not be serialised as JSON.
+    #[error("cannot serialise JSON: {0}")]
+    Json(serde_json::Error),
+    /// A configuration could not be written as TOML.
+    #[error("cannot serialise TOML: {0}")]
+    Toml(toml::ser::Error),
+    /// A generator could not be written as safetensors.
+    #[error("cannot serialise safetensors: {0}")]
+    Safetensors(safetensors::SafeTensorError),
 }
 
 impl TrainError {
-    pub(crate) fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
+    /// Whether the user can fix this: a bad config or dataset, a run directory that is taken
+    /// or cannot be written (a full disk included), a checkpoint that cannot be used.
+    /// `false` for failures of the program or its environment.
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            Self::Model(error) => error.is_user_error(),
+            Self::Data(error) => error.is_user_error(),
+            Self::CheckpointWrite { reason, .. } => reason.is_user_error(),
+            Self::Io { .. }
+            | Self::ImageSize { .. }
+            | Self::RunExists { .. }
+            | Self::Locked { .. }
+            | Self::Image { .. }
+            | Self::Npy { .. }
+            | Self::Metrics { .. }
+            | Self::NoCheckpoint { .. }
+            | Self::NoQualityProbe => true,
+            Self::GridChannels { .. }
+            | Self::Plot { .. }
+            | Self::Record { .. }
+            | Self::NonFinite { .. }
+            | Self::Quality { .. }
+            | Self::TensorRead(_)
+            | Self::Json(_)
+            | Self::Toml(_)
+            | Self::Safetensors(_) => false,
+        }
+    }
+}
+
+impl TrainError {
+    pub(crate) fn io(path: impl AsRef<Path>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.as_ref().to_path_buf(),
-            source,
+            error,
         }
     }
 }

@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
 use burn::nn::BatchNorm;
 use burn::nn::conv::Conv2d;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use wgan_model::{Generator, ModelConfig};
 
-use crate::checkpoint::{CheckpointState, list_checkpoints, read_checkpoint};
-use crate::record::decode_record;
+use crate::checkpoint::{
+    CHECKPOINT_FILES, CheckpointError, CheckpointState, list_checkpoints, load_module, read_checkpoint,
+};
 use crate::{NoiseSource, RunDir, Stream, TrainError};
 
 /// A generator loaded for inference, with where it came from.
@@ -42,7 +42,7 @@ pub fn load_generator<B: Backend>(from: &Path, device: &B::Device) -> Result<Loa
     for path in candidates {
         match load_one(&path, device) {
             Ok(loaded) => return Ok(loaded),
-            Err(err) => tried.push(err),
+            Err(err) => tried.push(err.to_string()),
         }
     }
     Err(TrainError::NoCheckpoint {
@@ -51,19 +51,29 @@ pub fn load_generator<B: Backend>(from: &Path, device: &B::Device) -> Result<Loa
     })
 }
 
-fn load_one<B: Backend>(path: &Path, device: &B::Device) -> Result<LoadedGenerator<B>, String> {
+fn load_one<B: Backend>(path: &Path, device: &B::Device) -> Result<LoadedGenerator<B>, CheckpointError> {
     let state_path = path.join("state.json");
-    let text = std::fs::read(&state_path).map_err(|err| format!("{}: {err}", state_path.display()))?;
-    let state: CheckpointState =
-        serde_json::from_slice(&text).map_err(|err| format!("{}: corrupt state file: {err}", state_path.display()))?;
-    let loaded = read_checkpoint(path, &state.model).map_err(|err| err.to_string())?;
+    let text = std::fs::read(&state_path).map_err(|error| CheckpointError::Io {
+        path: state_path.clone(),
+        error,
+    })?;
+    let state: CheckpointState = serde_json::from_slice(&text).map_err(|error| CheckpointError::State {
+        path: state_path.clone(),
+        error,
+    })?;
+    let loaded = read_checkpoint(path, &state.model)?;
     let mut rng = crate::stream_rng(0, Stream::Weights);
-    let generator = Generator::new(&state.model, &mut rng, device).map_err(|err| err.to_string())?;
-    let bytes = loaded.files.into_iter().next().unwrap_or_default();
-    let record =
-        decode_record(bytes, device).map_err(|err| format!("{}: {err}", path.join("generator.bin").display()))?;
+    let generator = Generator::new(&state.model, &mut rng, device).map_err(|err| CheckpointError::Architecture {
+        path: path.to_path_buf(),
+        difference: err.to_string(),
+    })?;
+    let [generator_bytes, ..] = loaded.files;
+    let generator = load_module(generator, generator_bytes, device).map_err(|error| CheckpointError::Record {
+        path: path.join(CHECKPOINT_FILES[0]),
+        error,
+    })?;
     Ok(LoadedGenerator {
-        generator: generator.load_record(record),
+        generator,
         model: state.model,
         checkpoint: path.to_path_buf(),
         step: state.step,
@@ -92,7 +102,7 @@ pub fn sample<B: Backend>(
         samples.extend(
             images
                 .to_vec::<f32>()
-                .map_err(|err| TrainError::Internal(format!("{err:?}")))?,
+                .map_err(|err| TrainError::TensorRead(format!("{err:?}")))?,
         );
     }
     Ok((noise, samples))
@@ -164,13 +174,12 @@ pub fn export_safetensors<B: Backend>(
                 .map(|view| (name.clone(), view))
         })
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| TrainError::Internal(err.to_string()))?;
-    let model_toml = toml::to_string(model).map_err(|err| TrainError::Internal(err.to_string()))?;
+        .map_err(TrainError::Safetensors)?;
+    let model_toml = toml::to_string(model).map_err(TrainError::Toml)?;
     let metadata = HashMap::from([
         ("wgan.model".to_string(), model_toml),
         ("format".to_string(), "pt".to_string()),
     ]);
-    let serialized =
-        safetensors::serialize(views, Some(metadata)).map_err(|err| TrainError::Internal(err.to_string()))?;
+    let serialized = safetensors::serialize(views, Some(metadata)).map_err(TrainError::Safetensors)?;
     std::fs::write(path, serialized).map_err(|source| TrainError::io(path, source))
 }

@@ -1,46 +1,39 @@
-//! Training WGAN and WGAN-GP: run configuration, losses, the Lipschitz constraint, the
-//! n_critic loop, and the run directory (metrics, sample grids, loss plots).
+//! Training WGAN and WGAN-GP.
+//!
+//! - `config`: what to train ([`RunConfig`]), read from TOML as a diff on a seed preset.
+//! - `optimizer`: each network's optimizer, its settings and state.
+//! - `engine`: the pure training state and its updates ([`Engine`], [`EngineState`]).
+//! - `run`: a run directory around the engine ([`Run`]): lock, metrics log, sample grids,
+//!   plots, checkpoint cadence, quality measurements, progress events.
+//! - `checkpoint`: one [`EngineState`] saved and restored, atomically and verified.
+//! - `inference`: a trained generator loaded, sampled and exported.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod checkpoint;
-mod clip;
 mod config;
+mod engine;
 mod error;
-mod grid;
 mod inference;
-mod lipschitz;
-mod losses;
-mod metrics;
-mod noise;
-mod observer;
-mod optim;
 mod optimizer;
-mod plot;
-mod quality_probe;
-mod record;
-mod run_dir;
-mod run_lock;
-mod step_timings;
-mod trainer;
+mod run;
 
 pub use checkpoint::{
-    CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, LoadedCheckpoint, checkpoint_name,
-    list_checkpoints, prune_checkpoints, read_checkpoint, write_checkpoint,
+    CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, LoadedCheckpoint, RecordError, RunProgress,
+    checkpoint_name, list_checkpoints, prune_checkpoints, read_checkpoint, restore, save, write_checkpoint,
 };
-pub use clip::clip_parameters;
-pub use config::{DEFAULT_CLASSIFIER_PATH, DataConfig, OptimizersConfig, RunConfig, ScheduleConfig};
-pub use error::{ConfigError, TrainError};
-pub use grid::{GRID_BORDER, write_grid};
+pub use config::{
+    DEFAULT_CLASSIFIER_PATH, DataConfig, LipschitzConstraint, OptimizersConfig, RunConfig, ScheduleConfig,
+};
+pub use engine::{
+    CriticLoss, CriticStepMetrics, Engine, EngineState, GeneratorStepMetrics, NoiseSource, StepTimings, Stream,
+    TrainStepMetrics, clip_parameters, critic_loss, data_order_seed, gradient_penalty, sample_norm, stream_rng,
+};
+pub use error::{ConfigError, PlotError, TrainError};
 pub use inference::{LoadedGenerator, export_safetensors, load_generator, sample};
-pub use lipschitz::LipschitzConstraint;
-pub use losses::{CriticLoss, critic_loss, gradient_penalty, sample_norm};
-pub use metrics::{MetricsLog, QualityPoint, StepMetrics, read_metrics};
-pub use noise::{NoiseSource, Stream, stream_rng};
-pub use observer::{Silent, TrainObserver};
-pub use optim::NetworkOptimizer;
-pub use optimizer::OptimizerConfig;
-pub use plot::{plot_losses, plot_quality};
-pub use quality_probe::QualityProbe;
-pub use run_dir::{RunDir, read_npy, write_npy};
-pub use run_lock::{LOCK_FILE, RunLock};
-pub use step_timings::StepTimings;
-pub use trainer::{CriticStepMetrics, GRID_IMAGES, Resumed, RunOutcome, Trainer};
+pub use optimizer::{NetworkOptimizer, OptimizerConfig};
+pub use run::{
+    GRID_BORDER, GRID_IMAGES, LOCK_FILE, MetricsLog, QualityError, QualityPoint, QualityProbe, Resumed, Run, RunDir,
+    RunLock, RunOutcome, Silent, StepMetrics, TrainObserver, plot_losses, plot_quality, read_metrics, read_npy,
+    write_grid, write_npy,
+};

@@ -1,6 +1,15 @@
-//! Optimizer settings.
+//! Each network's optimizer: its settings ([`OptimizerConfig`]) and the configured burn
+//! optimizer with its state ([`NetworkOptimizer`]).
 
+use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{Adam, AdamConfig, GradientsParams, Optimizer, RmsProp, RmsPropConfig};
+use burn::record::Recorder;
+use burn::tensor::backend::AutodiffBackend;
 use serde::{Deserialize, Serialize};
+
+use crate::ConfigError;
+use crate::checkpoint::{CheckpointRecorder, RecordError, decode_record};
 
 /// One network's optimizer. The seed uses Keras' optimizers, so the defaults follow Keras
 /// (`epsilon = 1e-7`, RMSprop `rho = 0.9`) rather than burn's.
@@ -46,19 +55,22 @@ impl OptimizerConfig {
     };
 
     /// Range checks; `section` is the dotted path used in errors, e.g. `optimizer.critic`.
-    pub fn check(&self, section: &str) -> Result<(), (String, String)> {
+    pub fn check(&self, section: &str) -> Result<(), ConfigError> {
         let positive = |name: &str, value: f64| {
-            (value.is_finite() && value > 0.0).then_some(()).ok_or_else(|| {
-                (
-                    format!("{section}.{name}"),
-                    format!("must be a finite number > 0, got {value}"),
-                )
-            })
+            (value.is_finite() && value > 0.0)
+                .then_some(())
+                .ok_or_else(|| ConfigError::Range {
+                    field: format!("{section}.{name}"),
+                    reason: format!("must be a finite number > 0, got {value}"),
+                })
         };
         let decay = |name: &str, value: f64| {
             (value.is_finite() && (0.0..1.0).contains(&value))
                 .then_some(())
-                .ok_or_else(|| (format!("{section}.{name}"), format!("must be in [0, 1), got {value}")))
+                .ok_or_else(|| ConfigError::Range {
+                    field: format!("{section}.{name}"),
+                    reason: format!("must be in [0, 1), got {value}"),
+                })
         };
         match *self {
             Self::RmsProp {
@@ -81,6 +93,75 @@ impl OptimizerConfig {
                 decay("beta2", beta2)?;
                 positive("epsilon", epsilon)
             }
+        }
+    }
+}
+
+/// Adam or RMSprop for a module `M`, as configured.
+pub enum NetworkOptimizer<M: AutodiffModule<B>, B: AutodiffBackend> {
+    /// Adam.
+    Adam(OptimizerAdaptor<Adam, M, B>),
+    /// RMSprop (momentum 0).
+    RmsProp(OptimizerAdaptor<RmsProp, M, B>),
+}
+
+impl<M: AutodiffModule<B>, B: AutodiffBackend> NetworkOptimizer<M, B> {
+    /// Builds the optimizer with every hyperparameter set explicitly (burn's defaults differ
+    /// from the seed's).
+    pub fn new(config: &OptimizerConfig) -> Self {
+        match *config {
+            OptimizerConfig::Adam {
+                beta1, beta2, epsilon, ..
+            } => Self::Adam(
+                AdamConfig::new()
+                    .with_beta_1(beta1 as f32)
+                    .with_beta_2(beta2 as f32)
+                    .with_epsilon(epsilon as f32)
+                    .init(),
+            ),
+            OptimizerConfig::RmsProp { alpha, epsilon, .. } => Self::RmsProp(
+                RmsPropConfig::new()
+                    .with_alpha(alpha as f32)
+                    .with_momentum(0.0)
+                    .with_epsilon(epsilon as f32)
+                    .with_centered(false)
+                    .init(),
+            ),
+        }
+    }
+
+    /// The optimizer state (moments, step counts, keyed by ParamId) as bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, RecordError> {
+        let recorder = CheckpointRecorder::default();
+        let bytes = match self {
+            Self::Adam(optimizer) => recorder.record(optimizer.to_record(), ()),
+            Self::RmsProp(optimizer) => recorder.record(optimizer.to_record(), ()),
+        };
+        bytes.map_err(RecordError::Encode)
+    }
+
+    /// Replaces the optimizer state with one saved by [`NetworkOptimizer::to_bytes`].
+    pub fn load_bytes(self, bytes: Vec<u8>, device: &B::Device) -> Result<Self, RecordError> {
+        Ok(match self {
+            Self::Adam(optimizer) => Self::Adam(optimizer.load_record(decode_record(bytes, device)?)),
+            Self::RmsProp(optimizer) => Self::RmsProp(optimizer.load_record(decode_record(bytes, device)?)),
+        })
+    }
+
+    /// One update of `module` with `grads` at `learning_rate`.
+    pub fn step(&mut self, learning_rate: f64, module: M, grads: GradientsParams) -> M {
+        match self {
+            Self::Adam(optimizer) => optimizer.step(learning_rate, module, grads),
+            Self::RmsProp(optimizer) => optimizer.step(learning_rate, module, grads),
+        }
+    }
+}
+
+impl OptimizerConfig {
+    /// The configured step size.
+    pub fn learning_rate(&self) -> f64 {
+        match *self {
+            Self::Adam { learning_rate, .. } | Self::RmsProp { learning_rate, .. } => learning_rate,
         }
     }
 }

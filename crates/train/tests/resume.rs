@@ -6,7 +6,7 @@ mod common;
 use burn::backend::{Autodiff, Flex};
 use common::{distinct_images, snapshot};
 use wgan_model::Variant;
-use wgan_train::{RunConfig, RunDir, Silent, Trainer, list_checkpoints, read_metrics};
+use wgan_train::{Run, RunConfig, RunDir, Silent, list_checkpoints, read_metrics};
 
 type Ad = Autodiff<Flex>;
 const HALF: u64 = 4;
@@ -34,7 +34,7 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
         let dir = tempfile::tempdir().unwrap();
 
         let straight_dir = RunDir::create(dir.path().join("straight")).unwrap();
-        let mut straight = Trainer::<Ad>::new(
+        let mut straight = Run::<Ad>::create(
             config(variant, 2 * HALF),
             distinct_images(),
             straight_dir.clone(),
@@ -44,7 +44,7 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
         straight.run(&mut Silent).unwrap();
 
         let split_dir = RunDir::create(dir.path().join("split")).unwrap();
-        let mut first = Trainer::<Ad>::new(
+        let mut first = Run::<Ad>::create(
             config(variant, HALF),
             distinct_images(),
             split_dir.clone(),
@@ -59,7 +59,7 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
         metrics.push_str("{\"step\":5,\"critic_loss\":1.0,\"generator_loss\":1.0,\"wasserstein_estimate\":1.0,\"elapsed_s\":1.0}\n{\"step\":6,\"cri");
         std::fs::write(split_dir.metrics(), metrics).unwrap();
 
-        let resumed = Trainer::<Ad>::resume(
+        let resumed = Run::<Ad>::resume(
             config(variant, 2 * HALF),
             distinct_images(),
             split_dir.clone(),
@@ -68,11 +68,11 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
         .unwrap();
         assert!(resumed.skipped.is_empty());
         assert!(resumed.checkpoint.as_ref().unwrap().ends_with("step-000004"));
-        let mut second = resumed.trainer;
+        let mut second = resumed.run;
         assert_eq!(second.step(), HALF);
         second.run(&mut Silent).unwrap();
 
-        let (a, b) = (snapshot(&straight), snapshot(&second));
+        let (a, b) = (snapshot(straight.engine()), snapshot(second.engine()));
         assert_eq!(a.0, b.0, "{variant:?}: generators differ after resume");
         assert_eq!(a.1, b.1, "{variant:?}: critics differ after resume");
 
@@ -94,12 +94,12 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
     }
 }
 
-/// A WGAN-GP run of 2·HALF steps with checkpoints at HALF and 2·HALF, its trainer dropped
+/// A WGAN-GP run of 2·HALF steps with checkpoints at HALF and 2·HALF, its run dropped
 /// (lock released): `(tempdir, run)`.
 fn finished_gp_run() -> (tempfile::TempDir, RunDir) {
     let dir = tempfile::tempdir().unwrap();
     let run = RunDir::create(dir.path().join("run")).unwrap();
-    let mut trainer = Trainer::<Ad>::new(
+    let mut trainer = Run::<Ad>::create(
         config(Variant::WganGp, 2 * HALF),
         distinct_images(),
         run.clone(),
@@ -112,7 +112,7 @@ fn finished_gp_run() -> (tempfile::TempDir, RunDir) {
 
 /// Resumes `run` with the config it was trained with.
 fn resume_gp(run: &RunDir) -> Result<wgan_train::Resumed<Ad>, wgan_train::TrainError> {
-    Trainer::<Ad>::resume(
+    Run::<Ad>::resume(
         config(Variant::WganGp, 2 * HALF),
         distinct_images(),
         run.clone(),
@@ -134,7 +134,7 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
     let bytes = std::fs::read(&critic).unwrap();
     std::fs::write(&critic, &bytes[..bytes.len() / 2]).unwrap();
     let resumed = resume_gp(&run).unwrap();
-    assert_eq!(resumed.trainer.step(), HALF);
+    assert_eq!(resumed.run.step(), HALF);
     assert_eq!(resumed.skipped.len(), 1);
     assert!(
         resumed.skipped[0].to_string().contains("critic.bin: SHA-256 mismatch"),
@@ -146,7 +146,7 @@ fn a_corrupt_newest_checkpoint_falls_back_to_the_previous_one() {
     // A different architecture is refused with the difference named.
     let mut wider = config(Variant::WganGp, 2 * HALF);
     wider.model.dim = 8;
-    let err = Trainer::<Ad>::resume(wider, distinct_images(), run.clone(), Default::default())
+    let err = Run::<Ad>::resume(wider, distinct_images(), run.clone(), Default::default())
         .err()
         .unwrap()
         .to_string();
@@ -259,11 +259,7 @@ fn every_kind_of_damaged_checkpoint_is_named_and_skipped() {
         copy_dir(&pristine, &newest);
         damage(&newest);
         let resumed = resume_gp(&run).unwrap_or_else(|err| panic!("{what}: no fallback: {err}"));
-        assert_eq!(
-            resumed.trainer.step(),
-            HALF,
-            "{what}: resumed from the previous checkpoint"
-        );
+        assert_eq!(resumed.run.step(), HALF, "{what}: resumed from the previous checkpoint");
         assert_eq!(resumed.skipped.len(), 1, "{what}");
         let message = resumed.skipped[0].to_string();
         assert!(message.contains(expected), "{what}: {message}");

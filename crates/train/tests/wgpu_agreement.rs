@@ -20,7 +20,7 @@ use burn::tensor::TensorData;
 use burn::tensor::backend::AutodiffBackend;
 use common::{distinct_images, snapshot};
 use wgan_model::Variant;
-use wgan_train::{OptimizerConfig, RunConfig, RunDir, StepMetrics, Trainer};
+use wgan_train::{Engine, OptimizerConfig, RunConfig, TrainStepMetrics};
 
 /// Largest difference allowed between the backends' losses, relative to the loss's size
 /// (floor 1): the same arithmetic in a different summation order.
@@ -63,22 +63,20 @@ fn config(variant: Variant) -> RunConfig {
 
 /// The metrics of each generator step, and the networks before and after.
 struct Trained {
-    metrics: Vec<StepMetrics>,
+    metrics: Vec<TrainStepMetrics>,
     initial: Vec<TensorData>,
     trained: Vec<TensorData>,
 }
 
 fn train<B: AutodiffBackend>(variant: Variant, device: B::Device) -> Trained {
-    let dir = tempfile::tempdir().unwrap();
-    let run_dir = RunDir::create(dir.path().join("run")).unwrap();
-    let mut trainer = Trainer::<B>::new(config(variant), distinct_images(), run_dir, device).unwrap();
+    let mut engine = Engine::<B>::new(config(variant), distinct_images(), device).unwrap();
     let both = |(generator, critic): (Vec<TensorData>, Vec<TensorData>)| [generator, critic].concat();
-    let initial = both(snapshot(&trainer));
-    let metrics = (0..GENERATOR_STEPS).map(|_| trainer.train_step().unwrap()).collect();
+    let initial = both(snapshot(&engine));
+    let metrics = (0..GENERATOR_STEPS).map(|_| engine.train_step().unwrap()).collect();
     Trained {
         metrics,
         initial,
-        trained: both(snapshot(&trainer)),
+        trained: both(snapshot(&engine)),
     }
 }
 

@@ -2,38 +2,24 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
 use wgan_data::Split;
-use wgan_train::{RunConfig, RunDir, StepTimings, Trainer};
+use wgan_train::{Engine, StepTimings};
 
-use crate::UserError;
 use crate::args::BenchArgs;
 use crate::dataset::load_split;
 use crate::device::{self, with_backend};
-use crate::settings::load_config;
+use crate::settings::BenchSettings;
 
 /// Times `--steps` generator steps after `--warmup` untimed ones, on the real training data,
-/// in a throw-away run directory.
+/// driving the training engine directly: nothing is written.
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    if args.steps == 0 {
-        return Err(UserError("--steps must be at least 1".into()).into());
-    }
-    let device = device::select(&args.device)?;
-    let mut config = load_config(&args.config.config, &args.config.overrides)?;
-    // Timing only: no grids, checkpoints or quality measurements.
-    config.schedule.eval_interval = 0;
+    let settings = BenchSettings::resolve(args)?;
+    let device = device::select(settings.device)?;
+    let config = &settings.config;
     let data = load_split(Split::Train, config.data.path.clone(), config.model.image_size)?;
-    let scratch = tempfile::tempdir().context("creating a scratch run directory")?;
     let device_name = device.to_string();
-    let report = with_backend!(&device, |B, handle| bench::<B>(
-        &config,
-        data,
-        scratch.path(),
-        args,
-        device_name,
-        handle
-    )?);
+    let report = with_backend!(&device, |B, handle| bench::<B>(&settings, data, device_name, handle)?);
     if args.json {
         println!("{}", report.to_json());
     } else {
@@ -57,37 +43,32 @@ struct Report {
 }
 
 fn bench<B: AutodiffBackend>(
-    config: &RunConfig,
+    settings: &BenchSettings,
     data: wgan_data::ImageSet,
-    scratch: &std::path::Path,
-    args: &BenchArgs,
     device_name: String,
     device: B::Device,
 ) -> anyhow::Result<Report> {
-    let run_dir = RunDir::create(scratch.join("bench"))?;
-    let mut trainer = Trainer::<B>::new(config.clone(), data, run_dir, device)?;
-    for _ in 0..args.warmup {
-        trainer.train_step()?;
+    let config = &settings.config;
+    let mut engine = Engine::<B>::new(config.clone(), data, device)?;
+    for _ in 0..settings.warmup {
+        engine.train_step()?;
     }
-    trainer.take_timings();
-    let mut step_s = Vec::with_capacity(args.steps);
-    for _ in 0..args.steps {
+    engine.take_timings();
+    let mut step_s = Vec::with_capacity(settings.steps);
+    for _ in 0..settings.steps {
         let started = Instant::now();
-        trainer.train_step()?;
+        engine.train_step()?;
         step_s.push(started.elapsed().as_secs_f64());
     }
     Ok(Report {
         device: device_name,
-        variant: serde_json::to_value(config.preset)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default(),
+        variant: config.preset.name().to_string(),
         dim: config.model.dim,
         batch_size: config.data.batch_size,
         n_critic: config.schedule.n_critic,
-        steps: args.steps,
+        steps: settings.steps,
         step_s,
-        timings: trainer.take_timings(),
+        timings: engine.take_timings(),
     })
 }
 

@@ -41,7 +41,7 @@ pub fn train(args: &ClassifierTrainArgs) -> anyhow::Result<()> {
         training.batch_size,
         training.seed
     );
-    let device = device::select(&args.device)?;
+    let device = device::select(args.device)?;
     let mut running = 0.0;
     let mut report = |p: wgan_eval::ClassifierProgress| {
         running = if p.batch == 1 {

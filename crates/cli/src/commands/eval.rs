@@ -19,7 +19,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<()> {
     if args.samples < IS_SPLITS {
         return Err(UserError(format!("--samples must be at least {IS_SPLITS} (the IS splits)")).into());
     }
-    let device = device::select(&args.device)?;
+    let device = device::select(args.device)?;
     with_backend!(&device, |B, handle| eval_on::<<B as AutodiffBackend>::InnerBackend>(
         args, &handle
     ))

@@ -15,7 +15,7 @@ const GRID_COLUMNS: usize = 8;
 /// Writes FILE.png, FILE.npy and FILE.noise.npy.
 pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.n > 0, crate::UserError("--n must be at least 1".into()));
-    let device = device::select(&args.device)?;
+    let device = device::select(args.device)?;
     with_backend!(&device, |B, handle| sample_on::<<B as AutodiffBackend>::InnerBackend>(
         args, &handle
     ))

@@ -1,11 +1,11 @@
-//! `wgan train`: load the data, build or resume the trainer, run it.
+//! `wgan train`: load the data, create or resume the run, train it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use wgan_data::{ImageSet, Split};
-use wgan_train::{RunConfig, RunDir, RunOutcome, Trainer};
+use wgan_train::{Run, RunConfig, RunDir, RunOutcome};
 
 use crate::UserError;
 use crate::args::TrainArgs;
@@ -13,7 +13,7 @@ use crate::commands::eval::quality_meter;
 use crate::dataset::load_split;
 use crate::device::{self, with_backend};
 use crate::progress::Progress;
-use crate::settings::{load_config, run_directory};
+use crate::settings::TrainSettings;
 
 /// Exit code after Ctrl-C: the step was finished and checkpointed (128 + SIGINT).
 pub const INTERRUPTED: u8 = 130;
@@ -21,28 +21,13 @@ pub const INTERRUPTED: u8 = 130;
 /// Trains as configured (or resumes) and writes the run directory. Returns the exit code:
 /// 0, or [`INTERRUPTED`] after Ctrl-C.
 pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
-    let device = device::select(&args.device)?;
-    let mut overrides = args.overrides.clone();
-    if let Some(seed) = args.seed {
-        overrides.push(format!("seed={seed}"));
-    }
-    if let Some(steps) = args.steps {
-        overrides.push(format!("schedule.steps={steps}"));
-    }
-    let (config, run_dir) = match (&args.resume, &args.config) {
-        (Some(run), _) => {
-            let run_dir = RunDir::new(run);
-            if !run_dir.config().is_file() {
-                return Err(UserError(format!("{}: not a run directory (no config.toml)", run.display())).into());
-            }
-            (load_config(&run_dir.config(), &overrides)?, run_dir)
-        }
-        (None, Some(config_path)) => {
-            let config = load_config(config_path, &overrides)?;
-            (config, RunDir::new(run_directory(args.out.as_deref(), config_path)))
-        }
-        (None, None) => return Err(UserError("give --config FILE for a new run or --resume RUN_DIR".into()).into()),
-    };
+    let TrainSettings {
+        config,
+        run_dir,
+        resume,
+        device,
+    } = TrainSettings::resolve(args)?;
+    let device = device::select(device)?;
     let data = load_training_data(&config)?;
     // Ctrl-C asks the loop to finish its step and checkpoint; a second Ctrl-C kills at once.
     let interrupted = Arc::new(AtomicBool::new(false));
@@ -66,11 +51,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
                 &handle,
             )?),
         };
-        let mut trainer = start::<B>(args.resume.is_some(), config, data, run_dir, handle)?;
+        let mut run = start::<B>(resume, config, data, run_dir, handle)?;
         if let Some(meter) = meter {
-            trainer.set_quality_probe(Box::new(meter));
+            run.set_quality_probe(Box::new(meter));
         }
-        trainer.run(&mut progress)?
+        run.run(&mut progress)?
     });
     match outcome {
         RunOutcome::Finished => Ok(0),
@@ -84,29 +69,28 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     }
 }
 
-/// A new trainer in a fresh run directory, or the resumed one.
+/// A new run in a fresh run directory, or the resumed one.
 fn start<B: burn::tensor::backend::AutodiffBackend>(
     resume: bool,
     config: RunConfig,
     data: ImageSet,
     run_dir: RunDir,
     device: B::Device,
-) -> anyhow::Result<Trainer<B>> {
+) -> anyhow::Result<Run<B>> {
     if !resume {
         let run_dir = RunDir::create(run_dir.root())?;
         eprintln!("run directory: {}", run_dir.root().display());
-        let trainer = Trainer::new(config, data, run_dir, device)?;
-        warn_stale_lock(&trainer);
-        return Ok(trainer);
+        let run = Run::create(config, data, run_dir, device)?;
+        warn_stale_lock(&run);
+        return Ok(run);
     }
     let root = run_dir.root().to_path_buf();
-    let resumed =
-        Trainer::resume(config, data, run_dir, device).with_context(|| format!("resuming {}", root.display()))?;
+    let resumed = Run::resume(config, data, run_dir, device).with_context(|| format!("resuming {}", root.display()))?;
     for skipped in &resumed.skipped {
         eprintln!("warning: skipped checkpoint: {skipped}");
     }
-    warn_stale_lock(&resumed.trainer);
-    let step = resumed.trainer.step();
+    warn_stale_lock(&resumed.run);
+    let step = resumed.run.step();
     match &resumed.checkpoint {
         Some(checkpoint) => eprintln!(
             "resuming {} from {} (step {step})",
@@ -118,14 +102,14 @@ fn start<B: burn::tensor::backend::AutodiffBackend>(
             root.display()
         ),
     }
-    if step >= resumed.trainer.config().schedule.steps {
+    if step >= resumed.run.engine().config().schedule.steps {
         eprintln!("the run already finished at step {step}; extend it with --steps N");
     }
-    Ok(resumed.trainer)
+    Ok(resumed.run)
 }
 
-fn warn_stale_lock<B: burn::tensor::backend::AutodiffBackend>(trainer: &Trainer<B>) {
-    if let Some(owner) = trainer.stale_lock_owner() {
+fn warn_stale_lock<B: burn::tensor::backend::AutodiffBackend>(run: &Run<B>) {
+    if let Some(owner) = run.stale_lock_owner() {
         eprintln!("note: took over a stale lock left by {owner}, which is no longer running");
     }
 }

@@ -16,6 +16,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::UserError;
+use crate::args::DeviceArgs;
 
 /// A parsed `--device` value, before the hardware is consulted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,18 @@ impl FromStr for DeviceRequest {
     }
 }
 
+impl fmt::Display for DeviceRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Auto => write!(f, "auto"),
+            Self::Cpu => write!(f, "cpu"),
+            Self::Cuda(index) => write!(f, "cuda:{index}"),
+            Self::Wgpu(None) => write!(f, "wgpu"),
+            Self::Wgpu(Some(index)) => write!(f, "wgpu:{index}"),
+        }
+    }
+}
+
 /// A device that was found, with the backend that computes on it.
 #[derive(Debug, Clone)]
 pub enum ComputeDevice {
@@ -95,10 +108,10 @@ impl fmt::Display for ComputeDevice {
     }
 }
 
-/// Parses `--device`, finds the device and says on stderr which one computes.
-pub fn select(text: &str) -> anyhow::Result<ComputeDevice> {
-    let request = text.parse::<DeviceRequest>()?;
-    let (device, skipped) = resolve(request).map_err(|reason| UserError(format!("--device {text}: {reason}")))?;
+/// Finds the device `--device` asked for and says on stderr which one computes.
+pub fn select(args: DeviceArgs) -> anyhow::Result<ComputeDevice> {
+    let request = args.request;
+    let (device, skipped) = resolve(request).map_err(|reason| UserError(format!("--device {request}: {reason}")))?;
     match skipped.is_empty() {
         true => eprintln!("device: {device}"),
         false => eprintln!("device: {device} (auto: {})", skipped.join("; ")),

@@ -6,7 +6,7 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use wgan_data::ImageSet;
-use wgan_train::Trainer;
+use wgan_train::Engine;
 
 /// 64 distinct 16×16 images with pixels in [−1, 1].
 pub fn distinct_images() -> ImageSet {
@@ -30,11 +30,11 @@ impl<B: Backend> ModuleVisitor<B> for Collect {
     }
 }
 
-/// `(generator, critic)` tensors of a trainer, in visiting order.
-pub fn snapshot<B: AutodiffBackend>(trainer: &Trainer<B>) -> (Vec<TensorData>, Vec<TensorData>) {
+/// `(generator, critic)` tensors of an engine, in visiting order.
+pub fn snapshot<B: AutodiffBackend>(engine: &Engine<B>) -> (Vec<TensorData>, Vec<TensorData>) {
     let mut generator = Collect(Vec::new());
-    trainer.generator().visit(&mut generator);
+    engine.generator().visit(&mut generator);
     let mut critic = Collect(Vec::new());
-    trainer.critic().visit(&mut critic);
+    engine.critic().visit(&mut critic);
     (generator.0, critic.0)
 }

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// Time accumulated since the last [`crate::Trainer::take_timings`].
+/// Time accumulated since the last [`crate::Engine::take_timings`].
 ///
 /// The CPU backend computes eagerly and every step reads its losses back, so each phase's
 /// time is the time of its work, not of queueing it.

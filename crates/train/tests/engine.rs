@@ -5,7 +5,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Tensor, TensorData};
 use wgan_data::ImageSet;
 use wgan_model::{Critic, Generator, Variant};
-use wgan_train::{LipschitzConstraint, OptimizerConfig, RunConfig, RunDir, Silent, Trainer};
+use wgan_train::{Engine, LipschitzConstraint, OptimizerConfig, Run, RunConfig, RunDir, Silent};
 
 type Ad = Autodiff<Flex>;
 
@@ -50,11 +50,18 @@ fn tiny_config(variant: Variant) -> RunConfig {
     config
 }
 
-fn trainer(config: RunConfig) -> (Trainer<Ad>, tempfile::TempDir) {
+/// An engine on 64 squares: no run directory.
+fn new_engine(config: RunConfig) -> Engine<Ad> {
+    let (data, _) = squares(64);
+    Engine::new(config, data, Default::default()).unwrap()
+}
+
+/// A run on 64 squares in a temporary run directory.
+fn run(config: RunConfig) -> (Run<Ad>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let run_dir = RunDir::create(dir.path().join("run")).unwrap();
     let (data, _) = squares(64);
-    (Trainer::new(config, data, run_dir, Default::default()).unwrap(), dir)
+    (Run::create(config, data, run_dir, Default::default()).unwrap(), dir)
 }
 
 /// Trainable tensors only (BatchNorm running statistics excluded), in a fixed order.
@@ -80,26 +87,26 @@ fn critic_weights(critic: &Critic<Ad>) -> Vec<TensorData> {
 #[test]
 fn each_step_updates_only_its_own_network() {
     for variant in [Variant::Wgan, Variant::WganGp] {
-        let (mut trainer, _dir) = trainer(tiny_config(variant));
-        let (generator, critic) = (generator_weights(trainer.generator()), critic_weights(trainer.critic()));
-        trainer.critic_step().unwrap();
+        let mut engine = new_engine(tiny_config(variant));
+        let (generator, critic) = (generator_weights(engine.generator()), critic_weights(engine.critic()));
+        engine.critic_step().unwrap();
         assert_eq!(
-            generator_weights(trainer.generator()),
+            generator_weights(engine.generator()),
             generator,
             "{variant:?}: critic step moved the generator"
         );
-        let critic_after = critic_weights(trainer.critic());
+        let critic_after = critic_weights(engine.critic());
         assert!(
             critic_after.iter().zip(&critic).all(|(a, b)| a != b),
             "{variant:?}: critic step left a layer unchanged"
         );
-        trainer.generator_step().unwrap();
+        engine.generator_step().unwrap();
         assert_eq!(
-            critic_weights(trainer.critic()),
+            critic_weights(engine.critic()),
             critic_after,
             "{variant:?}: generator step moved the critic"
         );
-        let generator_after = generator_weights(trainer.generator());
+        let generator_after = generator_weights(engine.generator());
         assert!(
             generator_after.iter().zip(&generator).all(|(a, b)| a != b),
             "{variant:?}: generator step left a layer unchanged"
@@ -120,7 +127,7 @@ fn weight_clipping_bounds_every_critic_parameter() {
     config.lipschitz = LipschitzConstraint::WeightClip {
         clip_value: f64::from(clip),
     };
-    let (mut trainer, _dir) = trainer(config);
+    let mut engine = new_engine(config);
     let largest = |critic: &Critic<Ad>| {
         let mut largest = 0.0f32;
         for tensor in critic_weights(critic) {
@@ -132,22 +139,19 @@ fn weight_clipping_bounds_every_critic_parameter() {
         }
         largest
     };
-    assert!(
-        largest(trainer.critic()) > clip,
-        "initial weights exceed the clip value"
-    );
+    assert!(largest(engine.critic()) > clip, "initial weights exceed the clip value");
     for _ in 0..3 {
-        trainer.critic_step().unwrap();
-        let biases = trainer
+        engine.critic_step().unwrap();
+        let biases = engine
             .critic()
             .blocks
             .iter()
             .filter_map(|b| b.conv.bias.as_ref())
             .map(|b| b.val());
         let bias_max = biases.fold(0.0f32, |m, b| m.max(b.abs().max().into_scalar()));
-        assert!(largest(trainer.critic()) <= clip, "weights outside [-c, c]");
+        assert!(largest(engine.critic()) <= clip, "weights outside [-c, c]");
         assert!(bias_max <= clip, "biases outside [-c, c]");
-        let gamma = trainer.critic().blocks[1]
+        let gamma = engine.critic().blocks[1]
             .norm
             .as_ref()
             .unwrap()
@@ -185,8 +189,8 @@ fn nearest_member_distance(samples: &[f32], family: &[Vec<f32>]) -> (f64, usize)
     (total / count as f64, covered.iter().filter(|c| **c).count())
 }
 
-fn sample_distance(trainer: &Trainer<Ad>, family: &[Vec<f32>]) -> (f64, usize) {
-    let samples: Tensor<Flex, 4> = trainer.fixed_samples();
+fn sample_distance(run: &Run<Ad>, family: &[Vec<f32>]) -> (f64, usize) {
+    let samples: Tensor<Flex, 4> = run.engine().samples(run.fixed_noise());
     nearest_member_distance(&samples.into_data().to_vec::<f32>().unwrap(), family)
 }
 
@@ -203,11 +207,11 @@ fn wgan_gp_learns_a_family_of_squares() {
     config.optimizer.generator = adam;
     config.schedule.steps = 300;
     config.schedule.sample_interval = 1000;
-    let (mut trainer, _dir) = trainer(config);
+    let (mut run, _dir) = run(config);
     let (_, family) = squares(4);
-    let (before, _) = sample_distance(&trainer, &family);
-    trainer.run(&mut Silent).unwrap();
-    let (after, covered) = sample_distance(&trainer, &family);
+    let (before, _) = sample_distance(&run, &family);
+    run.run(&mut Silent).unwrap();
+    let (after, covered) = sample_distance(&run, &family);
     println!(
         "nearest-square RMS distance: {before:.3} before, {after:.3} after 300 steps; {covered}/4 squares generated"
     );
@@ -216,4 +220,19 @@ fn wgan_gp_learns_a_family_of_squares() {
         "distance fell only from {before:.3} to {after:.3}"
     );
     assert!(covered >= 3, "mode collapse: only {covered} of 4 squares generated");
+}
+
+#[test]
+fn data_of_another_size_than_the_model_is_a_user_error() {
+    let mut config = tiny_config(Variant::WganGp);
+    config.model.image_size = 32;
+    let (data, _) = squares(64);
+    let err = Engine::<Ad>::new(config, data, Default::default())
+        .err()
+        .expect("16×16 images for a 32×32 model");
+    assert!(err.is_user_error(), "{err}");
+    assert!(
+        err.to_string().contains("16×16") && err.to_string().contains("model.image_size is 32"),
+        "{err}"
+    );
 }

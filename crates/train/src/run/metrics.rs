@@ -64,7 +64,7 @@ impl MetricsLog {
 
     /// Appends one record as a JSON line and flushes it.
     pub fn append(&mut self, metrics: &StepMetrics) -> Result<(), TrainError> {
-        let mut line = serde_json::to_string(metrics).map_err(|err| TrainError::Internal(err.to_string()))?;
+        let mut line = serde_json::to_string(metrics).map_err(TrainError::Json)?;
         line.push('\n');
         self.file
             .write_all(line.as_bytes())

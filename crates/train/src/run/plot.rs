@@ -4,6 +4,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use crate::error::PlotError;
 use crate::{StepMetrics, TrainError};
 
 /// Pixel size of `plots/losses.png`.
@@ -20,9 +21,9 @@ pub fn plot_losses(path: &Path, records: &[StepMetrics]) -> Result<(), TrainErro
         ("Wasserstein estimate", |m| Some(m.wasserstein_estimate), GREEN),
         ("gradient penalty (without λ)", |m| m.gradient_penalty, MAGENTA),
     ];
-    draw(path, records, &series, (2, 2), SIZE).map_err(|reason| TrainError::Plot {
+    draw(path, records, &series, (2, 2), SIZE).map_err(|error| TrainError::Plot {
         path: path.to_path_buf(),
-        reason,
+        error,
     })
 }
 
@@ -37,9 +38,9 @@ pub fn plot_quality(path: &Path, records: &[StepMetrics]) -> Result<(), TrainErr
             RED,
         ),
     ];
-    draw(path, records, &series, (1, 2), QUALITY_SIZE).map_err(|reason| TrainError::Plot {
+    draw(path, records, &series, (1, 2), QUALITY_SIZE).map_err(|error| TrainError::Plot {
         path: path.to_path_buf(),
-        reason,
+        error,
     })
 }
 
@@ -51,9 +52,9 @@ fn draw(
     series: &[Series],
     layout: (usize, usize),
     size: (u32, u32),
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let root = BitMapBackend::new(path, size).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    root.fill(&WHITE)?;
     let panels = root.split_evenly(layout);
     let last_step = records.last().map_or(1, |m| m.step).max(1);
     for ((title, value, color), panel) in series.iter().zip(panels.iter()) {
@@ -77,25 +78,19 @@ fn draw(
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(70)
-            .build_cartesian_2d(0.0..last_step as f64, low..high)
-            .map_err(|e| e.to_string())?;
+            .build_cartesian_2d(0.0..last_step as f64, low..high)?;
         chart
             .configure_mesh()
             .x_desc("generator step")
             .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(|e| e.to_string())?;
+            .draw()?;
         if points.is_empty() {
             continue;
         }
-        chart
-            .draw_series(LineSeries::new(points.iter().copied(), color))
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(points.iter().map(|&point| Circle::new(point, 2, color.filled())))
-            .map_err(|e| e.to_string())?;
+        chart.draw_series(LineSeries::new(points.iter().copied(), color))?;
+        chart.draw_series(points.iter().map(|&point| Circle::new(point, 2, color.filled())))?;
     }
-    root.present().map_err(|e| e.to_string())
+    Ok(root.present()?)
 }
 
 #[cfg(test)]

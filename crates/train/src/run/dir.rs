@@ -110,14 +110,14 @@ pub fn write_npy(path: &Path, values: &[f32], shape: &[u64]) -> Result<(), Train
 
 /// Reads an f32 NPY array: `(values, shape)`.
 pub fn read_npy(path: &Path) -> Result<(Vec<f32>, Vec<u64>), TrainError> {
-    let bad = |reason: String| TrainError::Image {
+    let bad = |error: std::io::Error| TrainError::Npy {
         path: path.to_path_buf(),
-        reason,
+        error,
     };
     let bytes = std::fs::read(path).map_err(|source| TrainError::io(path, source))?;
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|err| bad(err.to_string()))?;
+    let npy = npyz::NpyFile::new(&bytes[..]).map_err(bad)?;
     let shape = npy.shape().to_vec();
-    let values = npy.into_vec::<f32>().map_err(|err| bad(err.to_string()))?;
+    let values = npy.into_vec::<f32>().map_err(bad)?;
     Ok((values, shape))
 }
 

@@ -60,14 +60,12 @@ pub fn write_grid(path: &Path, pixels: &[f32], channels: usize, size: usize, col
             grid.save(path)
         }
         other => {
-            return Err(TrainError::Internal(format!(
-                "cannot draw images with {other} channels"
-            )));
+            return Err(TrainError::GridChannels { channels: other });
         }
     };
-    result.map_err(|err| TrainError::Image {
+    result.map_err(|error| TrainError::Image {
         path: path.to_path_buf(),
-        reason: err.to_string(),
+        error,
     })
 }
 

@@ -1,123 +1,15 @@
-//! Checkpoints: everything needed to continue a run exactly, written atomically.
-//!
-//! A checkpoint is a directory `RUN/checkpoints/step-NNNNNN/` holding
-//!
-//! - `generator.bin`, `critic.bin`: burn records of both networks (with ParamIds and the
-//!   BatchNorm running statistics), full precision;
-//! - `generator-optimizer.bin`, `critic-optimizer.bin`: both optimizer states, keyed by ParamId;
-//! - `state.json`, written last: the format version, the step, the random streams, the data
-//!   order, the fixed sample noise, the architecture, and the SHA-256 of every other file.
-//!
-//! It is written to `checkpoints/.partial-step-NNNNNN/`, every file fsynced, then renamed into
-//! place and the parent directory fsynced, so a crash at any moment leaves either the new
-//! checkpoint or none, never half of one.
+//! The on-disk side of checkpoints: atomic, fsynced directory writes; reading back with every
+//! checksum verified; listing and pruning.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use wgan_data::ShuffleState;
 use wgan_model::ModelConfig;
 
-use crate::{NoiseSource, TrainError};
-
-/// Version of the checkpoint layout; a checkpoint of another version is refused.
-pub const CHECKPOINT_FORMAT: u32 = 1;
-
-/// Network and optimizer files of a checkpoint, in the order they are written.
-pub const CHECKPOINT_FILES: [&str; 4] = [
-    "generator.bin",
-    "critic.bin",
-    "generator-optimizer.bin",
-    "critic-optimizer.bin",
-];
-
-/// The small, human-readable part of a checkpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckpointState {
-    /// [`CHECKPOINT_FORMAT`] at the time of writing.
-    pub format: u32,
-    /// Generator steps completed.
-    pub step: u64,
-    /// Wall-clock seconds of training before this checkpoint.
-    pub elapsed_s: f64,
-    /// The stream of training noise z.
-    pub training_noise: NoiseSource,
-    /// The stream of interpolation weights ε.
-    pub interpolation: NoiseSource,
-    /// Where the data order stands.
-    pub shuffle: ShuffleState,
-    /// `[GRID_IMAGES · latent_dim]`, the noise behind every sample grid.
-    pub fixed_noise: Vec<f32>,
-    /// The architecture the networks were built with.
-    pub model: ModelConfig,
-    /// `(file name, SHA-256 hex)` of every file in [`CHECKPOINT_FILES`].
-    pub checksums: Vec<(String, String)>,
-}
-
-/// A checkpoint read back and verified.
-#[derive(Debug)]
-pub struct LoadedCheckpoint {
-    /// Its directory.
-    pub path: PathBuf,
-    /// The state file.
-    pub state: CheckpointState,
-    /// Contents of [`CHECKPOINT_FILES`], in that order.
-    pub files: Vec<Vec<u8>>,
-}
-
-/// Why a checkpoint cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum CheckpointError {
-    /// A file is missing or unreadable.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// `state.json` is not a checkpoint state.
-    #[error("{}: corrupt state file: {reason}", path.display())]
-    State {
-        /// The state file.
-        path: PathBuf,
-        /// The parse error.
-        reason: String,
-    },
-    /// Written by another version of the format.
-    #[error("{}: checkpoint format {found}, this build reads format {CHECKPOINT_FORMAT}", path.display())]
-    Version {
-        /// The state file.
-        path: PathBuf,
-        /// Version found.
-        found: u32,
-    },
-    /// A file's content does not match its recorded checksum (truncated or corrupted).
-    #[error("{}: SHA-256 mismatch (truncated or corrupted)", path.display())]
-    Checksum {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The networks in the checkpoint do not have the configured architecture.
-    #[error("{}: architecture differs from the config: {difference}", path.display())]
-    Architecture {
-        /// The checkpoint.
-        path: PathBuf,
-        /// What differs.
-        difference: String,
-    },
-    /// A record could not be decoded into the networks or optimizers.
-    #[error("{}: {reason}", path.display())]
-    Record {
-        /// The file.
-        path: PathBuf,
-        /// What burn reported.
-        reason: String,
-    },
-}
+use super::{CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, LoadedCheckpoint};
+use crate::TrainError;
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
@@ -178,7 +70,7 @@ fn write_partial(partial: &Path, state: &mut CheckpointState, files: &[Vec<u8>; 
         write_synced(&partial.join(file), bytes)?;
         state.checksums.push((file.to_string(), sha256_hex(bytes)));
     }
-    let json = serde_json::to_vec_pretty(&*state).map_err(|err| TrainError::Internal(err.to_string()))?;
+    let json = serde_json::to_vec_pretty(&*state).map_err(TrainError::Json)?;
     write_synced(&partial.join("state.json"), &json)?;
     sync_dir(partial)
 }
@@ -186,13 +78,13 @@ fn write_partial(partial: &Path, state: &mut CheckpointState, files: &[Vec<u8>; 
 /// Reads and verifies the checkpoint in `dir`: format version, checksums, architecture.
 pub fn read_checkpoint(dir: &Path, model: &ModelConfig) -> Result<LoadedCheckpoint, CheckpointError> {
     let state_path = dir.join("state.json");
-    let text = std::fs::read(&state_path).map_err(|source| CheckpointError::Io {
+    let text = std::fs::read(&state_path).map_err(|error| CheckpointError::Io {
         path: state_path.clone(),
-        source,
+        error,
     })?;
-    let version: serde_json::Value = serde_json::from_slice(&text).map_err(|err| CheckpointError::State {
+    let version: serde_json::Value = serde_json::from_slice(&text).map_err(|error| CheckpointError::State {
         path: state_path.clone(),
-        reason: err.to_string(),
+        error,
     })?;
     let found = version.get("format").and_then(serde_json::Value::as_u64).unwrap_or(0) as u32;
     if found != CHECKPOINT_FORMAT {
@@ -201,9 +93,9 @@ pub fn read_checkpoint(dir: &Path, model: &ModelConfig) -> Result<LoadedCheckpoi
             found,
         });
     }
-    let state: CheckpointState = serde_json::from_value(version).map_err(|err| CheckpointError::State {
+    let state: CheckpointState = serde_json::from_value(version).map_err(|error| CheckpointError::State {
         path: state_path.clone(),
-        reason: err.to_string(),
+        error,
     })?;
     if &state.model != model {
         return Err(CheckpointError::Architecture {
@@ -211,12 +103,12 @@ pub fn read_checkpoint(dir: &Path, model: &ModelConfig) -> Result<LoadedCheckpoi
             difference: describe_difference(&state.model, model),
         });
     }
-    let mut files = Vec::with_capacity(CHECKPOINT_FILES.len());
-    for file in CHECKPOINT_FILES {
+    let mut files: [Vec<u8>; 4] = Default::default();
+    for (file, contents) in CHECKPOINT_FILES.into_iter().zip(&mut files) {
         let path = dir.join(file);
-        let bytes = std::fs::read(&path).map_err(|source| CheckpointError::Io {
+        let bytes = std::fs::read(&path).map_err(|error| CheckpointError::Io {
             path: path.clone(),
-            source,
+            error,
         })?;
         let recorded = state
             .checksums
@@ -226,7 +118,7 @@ pub fn read_checkpoint(dir: &Path, model: &ModelConfig) -> Result<LoadedCheckpoi
         if recorded != Some(sha256_hex(&bytes).as_str()) {
             return Err(CheckpointError::Checksum { path });
         }
-        files.push(bytes);
+        *contents = bytes;
     }
     Ok(LoadedCheckpoint {
         path: dir.to_path_buf(),

@@ -1,0 +1,130 @@
+//! The training engine: both networks, their optimizers, the random streams, the data order
+//! and the step count, and the two updates that move them ([`Engine::critic_step`],
+//! [`Engine::generator_step`]).
+//!
+//! The engine knows nothing of run directories, logs, checkpoints on disk or wall-clock
+//! time; `crate::run` drives it and persists it, and `wgan bench` times it directly.
+
+mod clip;
+mod losses;
+mod noise;
+mod state;
+mod step;
+mod timings;
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::{Tensor, TensorData};
+use wgan_data::ImageSet;
+use wgan_model::{Critic, Generator};
+
+use crate::{RunConfig, TrainError};
+
+pub use clip::clip_parameters;
+pub use losses::{CriticLoss, critic_loss, gradient_penalty, sample_norm};
+pub use noise::{NoiseSource, Stream, data_order_seed, stream_rng};
+pub use state::EngineState;
+pub use step::{CriticStepMetrics, GeneratorStepMetrics, TrainStepMetrics};
+pub use timings::StepTimings;
+
+/// A training run's state and its updates, on backend `B`.
+pub struct Engine<B: AutodiffBackend> {
+    config: RunConfig,
+    device: B::Device,
+    data: ImageSet,
+    state: EngineState<B>,
+    /// Time spent per phase since the last [`Engine::take_timings`].
+    timings: StepTimings,
+}
+
+impl<B: AutodiffBackend> Engine<B> {
+    /// The engine at step 0: networks, streams and data order drawn from the run seed.
+    pub fn new(config: RunConfig, data: ImageSet, device: B::Device) -> Result<Self, TrainError> {
+        check_image_size(&config, &data)?;
+        let state = EngineState::initial(&config, data.len(), &device)?;
+        Self::from_state(config, data, device, state)
+    }
+
+    /// The engine continuing from `state` (for example one restored from a checkpoint).
+    pub fn from_state(
+        config: RunConfig,
+        data: ImageSet,
+        device: B::Device,
+        state: EngineState<B>,
+    ) -> Result<Self, TrainError> {
+        check_image_size(&config, &data)?;
+        Ok(Self {
+            config,
+            device,
+            data,
+            state,
+            timings: StepTimings::default(),
+        })
+    }
+
+    /// Everything a checkpoint saves.
+    pub fn state(&self) -> &EngineState<B> {
+        &self.state
+    }
+
+    /// Generator steps completed.
+    pub fn step(&self) -> u64 {
+        self.state.step
+    }
+
+    /// The generator being trained.
+    pub fn generator(&self) -> &Generator<B> {
+        &self.state.generator
+    }
+
+    /// The critic being trained.
+    pub fn critic(&self) -> &Critic<B> {
+        &self.state.critic
+    }
+
+    /// The run configuration.
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    /// The device the networks live on.
+    pub fn device(&self) -> &B::Device {
+        &self.device
+    }
+
+    /// The training images.
+    pub fn data(&self) -> &ImageSet {
+        &self.data
+    }
+
+    /// The time spent per phase since the last call, and a fresh start.
+    pub fn take_timings(&mut self) -> StepTimings {
+        std::mem::take(&mut self.timings)
+    }
+
+    /// Images from `noise` with BatchNorm in inference mode.
+    ///
+    /// # Shapes
+    /// - `noise`: `[count · latent_dim]`, row-major `[count, latent_dim]`
+    /// - output: `[count, channels, image_size, image_size]`, pixels in [-1, 1]
+    pub fn samples(&self, noise: &[f32]) -> Tensor<B::InnerBackend, 4> {
+        let latent = self.config.model.latent_dim;
+        let data = TensorData::new(noise.to_vec(), [noise.len() / latent, latent]);
+        self.state
+            .generator
+            .valid()
+            .forward(Tensor::from_data(data, &self.device))
+    }
+}
+
+/// Fails unless the images are the size the networks are built for.
+fn check_image_size(config: &RunConfig, data: &ImageSet) -> Result<(), TrainError> {
+    if data.size == config.model.image_size {
+        Ok(())
+    } else {
+        Err(TrainError::ImageSize {
+            data: data.size,
+            model: config.model.image_size,
+        })
+    }
+}

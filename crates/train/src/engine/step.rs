@@ -1,0 +1,159 @@
+//! One generator step of WGAN / WGAN-GP: `n_critic` critic updates, then one generator
+//! update, each returning what it measured.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::tensor::Tensor;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+
+use super::Engine;
+use super::clip::clip_parameters;
+use super::losses::critic_loss;
+use crate::{LipschitzConstraint, TrainError};
+
+/// What one critic step measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CriticStepMetrics {
+    /// The loss minimised: `mean D(fake) − mean D(real) [+ λ·GP]`.
+    pub loss: f64,
+    /// `mean D(real) − mean D(fake)`.
+    pub wasserstein_estimate: f64,
+    /// The penalty without λ, for WGAN-GP.
+    pub gradient_penalty: Option<f64>,
+}
+
+/// What one generator update measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GeneratorStepMetrics {
+    /// The loss minimised: `−mean D(G(z))`.
+    pub loss: f64,
+}
+
+/// What one generator step (its critic steps included) measured. Critic quantities are
+/// means over the `n_critic` critic steps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainStepMetrics {
+    /// Generator steps completed, this one included.
+    pub step: u64,
+    /// Mean critic loss.
+    pub critic_loss: f64,
+    /// The generator loss.
+    pub generator_loss: f64,
+    /// Mean Wasserstein estimate.
+    pub wasserstein_estimate: f64,
+    /// Mean gradient penalty (without λ), for WGAN-GP.
+    pub gradient_penalty: Option<f64>,
+}
+
+/// First value of a one-element tensor, as f64.
+fn scalar<B: Backend>(tensor: Tensor<B, 1>) -> f64 {
+    tensor
+        .into_data()
+        .convert::<f64>()
+        .to_vec::<f64>()
+        .ok()
+        .and_then(|v| v.first().copied())
+        .unwrap_or(f64::NAN)
+}
+
+impl<B: AutodiffBackend> Engine<B> {
+    /// One generator step: `n_critic` critic steps, then one generator step. Fails, after
+    /// counting the step, if a loss is NaN or infinite.
+    pub fn train_step(&mut self) -> Result<TrainStepMetrics, TrainError> {
+        let n_critic = self.config.schedule.n_critic;
+        let (mut loss, mut wasserstein, mut penalty) = (0.0, 0.0, None::<f64>);
+        for _ in 0..n_critic {
+            let critic = self.critic_step()?;
+            loss += critic.loss / f64::from(n_critic);
+            wasserstein += critic.wasserstein_estimate / f64::from(n_critic);
+            if let Some(gp) = critic.gradient_penalty {
+                penalty = Some(penalty.unwrap_or(0.0) + gp / f64::from(n_critic));
+            }
+        }
+        let generator_loss = self.generator_step()?.loss;
+        self.state.step += 1;
+        let checks = [
+            ("critic_loss", loss),
+            ("generator_loss", generator_loss),
+            ("gradient_penalty", penalty.unwrap_or(0.0)),
+        ];
+        if let Some((name, value)) = checks.into_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(TrainError::NonFinite {
+                step: self.state.step,
+                loss: name,
+                value,
+            });
+        }
+        Ok(TrainStepMetrics {
+            step: self.state.step,
+            critic_loss: loss,
+            generator_loss,
+            wasserstein_estimate: wasserstein,
+            gradient_penalty: penalty,
+        })
+    }
+
+    /// One critic update on a fresh real batch and a fresh fake batch; with weight clipping,
+    /// the critic's parameters are clamped afterwards.
+    pub fn critic_step(&mut self) -> Result<CriticStepMetrics, TrainError> {
+        let started = Instant::now();
+        let batch_size = self.config.data.batch_size;
+        let state = &mut self.state;
+        let real = self.data.batch::<B>(&state.batches.next_batch(), &self.device);
+        let noise = state
+            .training_noise
+            .normal::<B>(batch_size, self.config.model.latent_dim, &self.device);
+        let penalty_at = match self.config.lipschitz {
+            LipschitzConstraint::GradientPenalty { lambda } => {
+                Some((state.interpolation.uniform::<B>(batch_size, &self.device), lambda))
+            }
+            LipschitzConstraint::WeightClip { .. } => None,
+        };
+        let data_ready = Instant::now();
+        self.timings.data += data_ready - started;
+        // The fake batch trains the critic only: generated with the generator's parameters
+        // untracked, so autodiff records nothing (BatchNorm still uses and updates batch
+        // statistics, as in training).
+        let fake = state.generator.clone().no_grad().forward(noise);
+        let loss = critic_loss(&state.critic, real, fake, penalty_at)?;
+        let metrics = CriticStepMetrics {
+            loss: scalar(loss.total.clone()),
+            wasserstein_estimate: scalar(loss.wasserstein),
+            gradient_penalty: loss.gradient_penalty.map(scalar),
+        };
+        let grads = GradientsParams::from_grads(loss.total.backward(), &state.critic);
+        let learning_rate = self.config.optimizer.critic.learning_rate();
+        state.critic = state.critic_optimizer.step(learning_rate, state.critic.clone(), grads);
+        if let LipschitzConstraint::WeightClip { clip_value } = self.config.lipschitz {
+            state.critic = clip_parameters(state.critic.clone(), clip_value);
+        }
+        self.timings.critic += data_ready.elapsed();
+        Ok(metrics)
+    }
+
+    /// One generator update with `L_G = −mean D(G(z))`; only the generator is stepped.
+    pub fn generator_step(&mut self) -> Result<GeneratorStepMetrics, TrainError> {
+        let started = Instant::now();
+        let state = &mut self.state;
+        let noise =
+            state
+                .training_noise
+                .normal::<B>(self.config.data.batch_size, self.config.model.latent_dim, &self.device);
+        let data_ready = Instant::now();
+        self.timings.data += data_ready - started;
+        let fake = state.generator.forward(noise);
+        // The critic's parameters are untracked here: the backward pass computes no weight
+        // gradients for them, only the gradient through the critic to the fake images.
+        let loss = state.critic.clone().no_grad().try_forward(fake)?.mean().neg();
+        let value = scalar(loss.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &state.generator);
+        let learning_rate = self.config.optimizer.generator.learning_rate();
+        state.generator = state
+            .generator_optimizer
+            .step(learning_rate, state.generator.clone(), grads);
+        self.timings.generator += data_ready.elapsed();
+        Ok(GeneratorStepMetrics { loss: value })
+    }
+}
