@@ -13,7 +13,7 @@ mod kernels;
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
-use burn::tensor::module::{conv_transpose2d, conv2d};
+use burn::tensor::module::{conv_transpose2d, conv2d as burn_conv2d};
 use burn::tensor::ops::{ConvTransposeOptions, PaddedConvOptions};
 use burn::tensor::{DType, Tensor, backend::Backend};
 
@@ -41,12 +41,12 @@ pub fn explicit_padding<B: Backend>(conv: &Conv2d<B>) -> Padding2d {
 /// # Shapes
 /// - `x`: `[batch, c_in, h, w]`
 /// - output: `[batch, c_out, h_out, w_out]`
-pub fn conv2d_layer<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let bias = conv.bias.as_ref().map(|bias| bias.val());
     convolve(conv, x, conv.weight.val(), bias)
 }
 
-/// Like [`conv2d_layer`], with the layer's weight and bias detached.
+/// Like [`conv2d`], with the layer's weight and bias detached.
 pub fn conv2d_detached<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let bias = conv.bias.as_ref().map(|bias| bias.val().detach());
     convolve(conv, x, conv.weight.val().detach(), bias)
@@ -91,7 +91,7 @@ fn convolve<B: Backend>(
     }
     let [(top, bottom), (left, right)] = padding;
     let options = PaddedConvOptions::asymmetric(conv.stride, [top, left], [bottom, right], conv.dilation, conv.groups);
-    conv2d(x, weight, bias, options)
+    burn_conv2d(x, weight, bias, options)
 }
 
 /// burn's transposed convolution, cropped (or zero-extended) to `input_size`.
@@ -170,7 +170,7 @@ fn on_host<T>(dtype: DType, compute: impl FnOnce() -> Option<T>) -> Option<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cast_parameters;
+    use crate::test_util::cast_parameters;
     use burn::backend::{Autodiff, Flex};
     use burn::module::{AutodiffModule, Param};
     use burn::nn::conv::Conv2dConfig;
@@ -235,7 +235,7 @@ mod tests {
         )
         .slice_assign([0..batch, 0..channels, top..top + height, left..left + width], x);
         let options = PaddedConvOptions::asymmetric(conv.stride, [0, 0], [0, 0], conv.dilation, conv.groups);
-        conv2d(padded, weight, conv.bias.as_ref().map(Param::val), options)
+        burn_conv2d(padded, weight, conv.bias.as_ref().map(Param::val), options)
     }
 
     #[test]
@@ -244,7 +244,7 @@ mod tests {
         for (case, (conv, batch, size)) in cases().into_iter().enumerate() {
             let [_, c_in, ..] = conv.weight.dims();
             let x = random::<Ad, 4>([batch, c_in, size[0], size[1]], &device).require_grad();
-            let ours = conv2d_layer(&conv, x.clone());
+            let ours = conv2d(&conv, x.clone());
             let theirs = burn_conv(&conv, x.clone(), conv.weight.val());
             let upstream = random::<Ad, 4>(theirs.dims(), &device);
             let ours_grads = ours.clone().mul(upstream.clone()).sum().backward();
@@ -272,7 +272,7 @@ mod tests {
             let inner = conv.valid();
             let x_inner = x.inner();
             assert_close(
-                conv2d_layer(&inner, x_inner.clone()),
+                conv2d(&inner, x_inner.clone()),
                 burn_conv(&inner, x_inner, inner.weight.val()),
                 &format!("case {case} inner output"),
             );
