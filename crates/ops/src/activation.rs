@@ -17,7 +17,8 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, activation, backend::Backend};
 use rayon::prelude::*;
 
-use crate::host::{Real, host_values, is_real, on_cpu, primitive_as, tensor_from};
+use crate::dispatch::{host_kernels_apply, primitive_as, tensor_from};
+use crate::host::{Real, host_values};
 
 type Ad = Autodiff<Flex>;
 
@@ -29,8 +30,7 @@ const CHUNK: usize = 1 << 14;
 /// # Shapes
 /// - `x`: any; output: the same
 pub fn leaky_relu<B: Backend, const D: usize>(x: Tensor<B, D>, slope: f64) -> Tensor<B, D> {
-    if on_cpu::<B>()
-        && is_real(x.dtype())
+    if host_kernels_apply::<B>(x.dtype())
         && let Some(y) = leaky_relu_ad(&x, slope).or_else(|| leaky_relu_inner(&x, slope))
     {
         return y;

@@ -17,6 +17,7 @@
 mod activation;
 mod batch_norm;
 mod conv;
+mod dispatch;
 mod host;
 #[cfg(test)]
 mod test_util;

@@ -14,7 +14,8 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData, backend::Backend};
 use rayon::prelude::*;
 
-use crate::host::{Real, host_values, primitive_as, same_dtype, tensor_from, zeros};
+use crate::dispatch::{primitive_as, tensor_from};
+use crate::host::{Real, host_values, same_dtype, zeros};
 
 type Ad = Autodiff<Flex>;
 

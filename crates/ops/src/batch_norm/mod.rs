@@ -20,7 +20,7 @@ mod kernel;
 use burn::nn::BatchNorm;
 use burn::tensor::{Tensor, backend::Backend};
 
-use crate::host::{is_real, on_cpu};
+use crate::dispatch::host_kernels_apply;
 
 /// Applies `norm` to `input`: batch statistics (and a running-average update) on an autodiff
 /// backend, the running averages otherwise, like [`BatchNorm::forward`].
@@ -36,7 +36,7 @@ pub fn batch_norm<B: Backend, const D: usize>(norm: &BatchNorm<B>, input: Tensor
     let per_row = |vector: Tensor<B, 1>| vector.reshape([1, channels, 1]).repeat_dim(0, batch); // [N, C, 1]
 
     let training = B::ad_enabled(&rows.device());
-    if training && on_cpu::<B>() && is_real(rows.dtype()) {
+    if training && host_kernels_apply::<B>(rows.dtype()) {
         let kernel = kernel::batch_norm_train(rows.clone(), norm.gamma.val(), norm.beta.val(), norm.epsilon);
         if let Some((output, mean, variance)) = kernel {
             update_running(norm, mean, variance);

@@ -10,7 +10,8 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, backend::Backend};
 
 use super::kernels::{self, Geometry};
-use crate::host::{Real, host_values, primitive_as, same_dtype, tensor_from};
+use crate::dispatch::{primitive_as, tensor_from};
+use crate::host::{Real, host_values, same_dtype};
 
 type Ad = Autodiff<Flex>;
 

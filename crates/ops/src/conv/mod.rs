@@ -17,7 +17,7 @@ use burn::tensor::module::{conv_transpose2d, conv2d as burn_conv2d};
 use burn::tensor::ops::{ConvTransposeOptions, PaddedConvOptions};
 use burn::tensor::{DType, Tensor, backend::Backend};
 
-use crate::host::{is_real, on_cpu};
+use crate::dispatch::host_kernels_apply;
 use kernels::Geometry;
 
 /// Padding before and after, `[(top, bottom), (left, right)]`.
@@ -62,13 +62,11 @@ pub fn conv2d_detached<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<
 pub fn conv2d_adjoint<B: Backend>(conv: &Conv2d<B>, grad: Tensor<B, 4>, input_size: [usize; 2]) -> Tensor<B, 4> {
     let weight = conv.weight.val();
     let padding = explicit_padding(conv);
-    if let Some(geometry) = host_geometry(conv, &weight, grad.dims()[0], input_size, padding) {
-        if let Some(out) = on_host(grad.dtype(), || autodiff::adjoint_ad(geometry, &grad, &weight)) {
-            return out;
-        }
-        if let Some(out) = on_host(grad.dtype(), || autodiff::adjoint_inner(geometry, &grad, &weight)) {
-            return out;
-        }
+    if let Some(geometry) = host_geometry(conv, &weight, grad.dtype(), grad.dims()[0], input_size, padding)
+        && let Some(out) =
+            autodiff::adjoint_ad(geometry, &grad, &weight).or_else(|| autodiff::adjoint_inner(geometry, &grad, &weight))
+    {
+        return out;
     }
     burn_adjoint(conv, grad, weight, input_size, padding)
 }
@@ -81,13 +79,11 @@ fn convolve<B: Backend>(
 ) -> Tensor<B, 4> {
     let padding = explicit_padding(conv);
     let [batch, _, height, width] = x.dims();
-    if let Some(geometry) = host_geometry(conv, &weight, batch, [height, width], padding) {
-        if let Some(out) = on_host(x.dtype(), || autodiff::conv_ad(geometry, &x, &weight, bias.as_ref())) {
-            return out;
-        }
-        if let Some(out) = on_host(x.dtype(), || autodiff::conv_inner(geometry, &x, &weight, bias.as_ref())) {
-            return out;
-        }
+    if let Some(geometry) = host_geometry(conv, &weight, x.dtype(), batch, [height, width], padding)
+        && let Some(out) = autodiff::conv_ad(geometry, &x, &weight, bias.as_ref())
+            .or_else(|| autodiff::conv_inner(geometry, &x, &weight, bias.as_ref()))
+    {
+        return out;
     }
     let [(top, bottom), (left, right)] = padding;
     let options = PaddedConvOptions::asymmetric(conv.stride, [top, left], [bottom, right], conv.dilation, conv.groups);
@@ -129,16 +125,17 @@ fn burn_adjoint<B: Backend>(
     }
 }
 
-/// The kernels' geometry for `conv` on inputs of `input_size`, if they support it: the CPU
-/// backend, one group, no dilation, a non-empty output.
+/// The kernels' geometry for `conv` on `dtype` inputs of `input_size`, if they support it:
+/// where the host kernels apply at all, one group, no dilation, a non-empty output.
 fn host_geometry<B: Backend>(
     conv: &Conv2d<B>,
     weight: &Tensor<B, 4>,
+    dtype: DType,
     batch: usize,
     input_size: [usize; 2],
     padding: Padding2d,
 ) -> Option<Geometry> {
-    if !on_cpu::<B>() || conv.groups != 1 || conv.dilation != [1, 1] {
+    if !host_kernels_apply::<B>(dtype) || conv.groups != 1 || conv.dilation != [1, 1] {
         return None;
     }
     let [channels_out, channels_in, kh, kw] = weight.dims();
@@ -159,12 +156,6 @@ fn host_geometry<B: Backend>(
         stride: conv.stride,
         padding: [padding[0].0, padding[1].0],
     })
-}
-
-/// Runs `compute` for f32 and f64 tensors; `None` for other dtypes or when `compute` does
-/// not apply to this backend.
-fn on_host<T>(dtype: DType, compute: impl FnOnce() -> Option<T>) -> Option<T> {
-    is_real(dtype).then(compute).flatten()
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ mod stencil;
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 
-use crate::host::{is_real, on_cpu};
+use crate::dispatch::host_kernels_apply;
 
 /// The two taps of every output pixel of 1-D bilinear interpolation with half-pixel
 /// centres, `(lower, upper, weight of upper)`: output pixel `o` samples input coordinate
@@ -44,8 +44,7 @@ pub fn bilinear_matrix(input: usize, output: usize) -> Vec<f32> {
 /// - `input`: `[batch, channels, height, width]`
 /// - output: `[batch, channels, 2·height, 2·width]`, same dtype and device
 pub fn upsample_bilinear_2x<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
-    if on_cpu::<B>()
-        && is_real(input.dtype())
+    if host_kernels_apply::<B>(input.dtype())
         && let Some(output) = stencil::upsample_ad(&input).or_else(|| stencil::upsample_inner(&input))
     {
         return output;

@@ -15,7 +15,8 @@ use burn::tensor::{DType, Tensor, TensorData, backend::Backend};
 use rayon::prelude::*;
 
 use super::bilinear_taps;
-use crate::host::{Real, host_values, primitive_as, tensor_from, zeros};
+use crate::dispatch::{primitive_as, tensor_from};
+use crate::host::{Real, host_values, zeros};
 
 type Ad = Autodiff<Flex>;
 
