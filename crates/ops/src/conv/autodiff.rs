@@ -9,7 +9,8 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, backend::Backend};
 
-use super::kernels::{self, Geometry};
+use super::geometry::Geometry;
+use super::{backward, forward};
 use crate::dispatch::{primitive_as, tensor_from};
 use crate::host::{Real, host_values, same_dtype};
 
@@ -52,10 +53,10 @@ fn run_typed<T: Real>(kernel: Kernel, g: &Geometry, inputs: &[FlexTensor]) -> Fl
     let contiguous: Vec<FlexTensor> = inputs.iter().map(FlexTensor::to_contiguous).collect();
     let host: Vec<&[T]> = contiguous.iter().map(host_values).collect();
     let values = match kernel {
-        Kernel::Forward => kernels::forward(g, host[0], host[1], host.get(2).copied()),
-        Kernel::InputGrad => kernels::input_grad(g, host[0], host[1]),
-        Kernel::WeightGrad => kernels::weight_grad(g, host[0], host[1]),
-        Kernel::BiasGrad => kernels::bias_grad(g, host[0]),
+        Kernel::Forward => forward::forward(g, host[0], host[1], host.get(2).copied()),
+        Kernel::InputGrad => backward::input_grad(g, host[0], host[1]),
+        Kernel::WeightGrad => backward::weight_grad(g, host[0], host[1]),
+        Kernel::BiasGrad => backward::bias_grad(g, host[0]),
     };
     FlexTensor::from_data(TensorData::new(values, kernel.output_shape(g)))
 }

@@ -3,13 +3,42 @@
 //!
 //! flex computes a convolution's weight gradient as a convolution over the batch axis and
 //! its input gradient with a scalar transposed-convolution loop; both measured 2–6× slower
-//! than PyTorch at this model's sizes. The host kernels ([`kernels`]) compute all three
-//! (output, input gradient, weight gradient) as one matrix product per group of images,
-//! registered with burn's autodiff as custom operations (`autodiff.rs`). Other backends,
-//! dtypes other than f32 and f64, dilation and groups go through burn's own ops.
+//! than PyTorch at this model's sizes. The host kernels compute all three (output, input
+//! gradient, weight gradient) as one matrix product per group of images, registered with
+//! burn's autodiff as custom operations (`autodiff.rs`). Other backends, dtypes other than
+//! f32 and f64, dilation and groups go through burn's own ops.
+//!
+//! # The host kernels
+//!
+//! 2-D convolution on host slices as image-to-column matrix products: the sizes in
+//! `geometry.rs`, the unroll and its adjoint in `unroll.rs`, the products in `matmul.rs`,
+//! the passes in `forward.rs` and `backward.rs`, and layers with one output channel in
+//! `single_output.rs`.
+//!
+//! Layouts are row-major: images `[N, C_in, H, W]`, weights `[C_out, K]` with
+//! `K = C_in·k_h·k_w` in `(c_in, i, j)` order (burn's `[C_out, C_in, k_h, k_w]`), outputs and
+//! their gradients `[N, C_out, L]` with `L = H_out·W_out`.
+//!
+//! A group of `G` images is first interleaved, `[C, H, W, G]`, so that one pixel of all `G`
+//! images is contiguous and every unrolled row is copied in runs of `G` or more values;
+//! a group has at least [`MIN_COLUMNS`](geometry::MIN_COLUMNS) output columns `L·G`, so
+//! each product is large.
+//!
+//! The forward pass and the weight gradient unroll only the `k_w` horizontal taps, over
+//! every zero-padded input row (split into `s_h` row phases for a vertical stride `s_h`):
+//! kernel row `i`'s patch rows are that matrix shifted by a whole number of rows, read in
+//! place by one product per kernel row, so about `k_h / s_h` times less is written and read
+//! than by a full unroll. The weight gradient is these products per group, accumulated, not
+//! a convolution over the batch axis. The input gradient is `Wᵀ` times the output gradient,
+//! `[K, L·G]`, whose rows are added back onto the pixels they were read from.
 
 mod autodiff;
-mod kernels;
+mod backward;
+mod forward;
+mod geometry;
+mod matmul;
+mod single_output;
+mod unroll;
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
@@ -18,7 +47,7 @@ use burn::tensor::ops::{ConvTransposeOptions, PaddedConvOptions};
 use burn::tensor::{DType, Tensor, backend::Backend};
 
 use crate::dispatch::host_kernels_apply;
-use kernels::Geometry;
+use geometry::Geometry;
 
 /// Padding before and after, `[(top, bottom), (left, right)]`.
 pub type Padding2d = [(usize, usize); 2];
