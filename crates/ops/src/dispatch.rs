@@ -51,3 +51,24 @@ pub(crate) fn tensor_from<C: Backend, B: Backend, const D: usize>(
 ) -> Option<Tensor<B, D>> {
     same_type(primitive).map(|primitive| Tensor::from_primitive(TensorPrimitive::Float(primitive)))
 }
+#[cfg(test)]
+thread_local! {
+    /// Host kernel runs on this thread (forward and backward passes alike).
+    static HOST_CALLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks that a host kernel runs, its tensors downcast: counted per thread in tests (see
+/// [`host_calls`]), nothing otherwise.
+#[inline]
+pub(crate) fn record_host_call() {
+    #[cfg(test)]
+    HOST_CALLS.with(|calls| calls.set(calls.get() + 1));
+}
+
+/// Host kernel runs on the calling thread so far, so that a test can tell a host kernel's
+/// result from burn's fallback. burn's autodiff runs backward passes on the thread that
+/// calls `backward`.
+#[cfg(test)]
+pub(crate) fn host_calls() -> usize {
+    HOST_CALLS.with(std::cell::Cell::get)
+}

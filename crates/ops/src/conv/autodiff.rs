@@ -11,7 +11,7 @@ use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, backend::Backend};
 
 use super::geometry::Geometry;
 use super::{backward, forward};
-use crate::dispatch::{primitive_as, tensor_from};
+use crate::dispatch::{primitive_as, record_host_call, tensor_from};
 use crate::host::{Real, host_values, same_dtype};
 
 type Ad = Autodiff<Flex>;
@@ -43,6 +43,7 @@ impl Kernel {
 /// Runs `kernel` on the values of `inputs`, which share one dtype, f32 or f64 (checked by
 /// the callers before any kernel runs).
 fn run(kernel: Kernel, g: &Geometry, inputs: &[FlexTensor]) -> FlexTensor {
+    record_host_call();
     match inputs[0].dtype() {
         DType::F64 => run_typed::<f64>(kernel, g, inputs),
         _ => run_typed::<f32>(kernel, g, inputs),

@@ -190,6 +190,7 @@ fn host_geometry<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dispatch::host_calls;
     use crate::test_util::cast_parameters;
     use burn::backend::{Autodiff, Flex};
     use burn::module::{AutodiffModule, Param};
@@ -264,11 +265,18 @@ mod tests {
         for (case, (conv, batch, size)) in cases().into_iter().enumerate() {
             let [_, c_in, ..] = conv.weight.dims();
             let x = random::<Ad, 4>([batch, c_in, size[0], size[1]], &device).require_grad();
+            let calls = host_calls();
             let ours = conv2d(&conv, x.clone());
             let theirs = burn_conv(&conv, x.clone(), conv.weight.val());
             let upstream = random::<Ad, 4>(theirs.dims(), &device);
             let ours_grads = ours.clone().mul(upstream.clone()).sum().backward();
             let theirs_grads = theirs.clone().mul(upstream).sum().backward();
+            // Ours on the host: the output, then the input, weight and bias gradients.
+            assert_eq!(
+                host_calls() - calls,
+                3 + usize::from(conv.bias.is_some()),
+                "case {case}: host kernel runs"
+            );
             assert_close(ours, theirs.clone(), &format!("case {case} output"));
             let grad = |grads, tensor: &Tensor<Ad, 4>| tensor.grad(grads).expect("tracked");
             assert_close(
@@ -291,8 +299,11 @@ mod tests {
             // Without autodiff: the same output.
             let inner = conv.valid();
             let x_inner = x.inner();
+            let calls = host_calls();
+            let ours = conv2d(&inner, x_inner.clone());
+            assert_eq!(host_calls() - calls, 1, "case {case}: inner host kernel runs");
             assert_close(
-                conv2d(&inner, x_inner.clone()),
+                ours,
                 burn_conv(&inner, x_inner, inner.weight.val()),
                 &format!("case {case} inner output"),
             );
@@ -309,7 +320,9 @@ mod tests {
             let output = burn_conv(&conv, x.clone(), conv.weight.val());
             let grad_out = random::<Ad, 4>(output.dims(), &device).require_grad();
             let reference = output.mul(grad_out.clone().detach()).sum().backward();
+            let calls = host_calls();
             let adjoint = conv2d_adjoint(&conv, grad_out.clone(), size);
+            assert_eq!(host_calls() - calls, 1, "case {case}: adjoint host kernel runs");
             assert_close(
                 adjoint.clone().inner(),
                 x.grad(&reference).expect("tracked"),
@@ -318,6 +331,7 @@ mod tests {
 
             // Its own gradients, against burn's transposed convolution, each on its own leaf.
             let [ours_leaf, theirs_leaf] = [(); 2].map(|_| grad_out.clone().detach().require_grad());
+            let calls = host_calls();
             let adjoint = conv2d_adjoint(&conv, ours_leaf.clone(), size);
             let theirs = burn_adjoint(
                 &conv,
@@ -329,6 +343,8 @@ mod tests {
             let upstream = random::<Ad, 4>(theirs.dims(), &device);
             let theirs_grads = theirs.mul(upstream.clone()).sum().backward();
             let ours_grads = adjoint.mul(upstream).sum().backward();
+            // The adjoint, then its gradients for `grad` (a convolution) and the weight.
+            assert_eq!(host_calls() - calls, 3, "case {case}: adjoint host kernel runs");
             let grad = |grads, tensor: &Tensor<Ad, 4>| tensor.grad(grads).expect("tracked");
             assert_close(
                 grad(&ours_grads, &ours_leaf),

@@ -74,6 +74,7 @@ fn upsample_by_matrices<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dispatch::host_calls;
     use burn::backend::{Autodiff, Flex};
 
     type B = Flex;
@@ -99,7 +100,9 @@ mod tests {
         // r = [1, 2] becomes [1, 1.25, 1.75, 2] and the columns mix rows the same way.
         let device = Default::default();
         let x = Tensor::<B, 4>::from_floats([[[[1.0, 2.0], [3.0, 4.0]]]], &device);
+        let calls = host_calls();
         let y = upsample_bilinear_2x(x);
+        assert_eq!(host_calls() - calls, 1, "host kernel runs");
         let expected = TensorData::from([[[
             [1.0f32, 1.25, 1.75, 2.0],
             [1.5, 1.75, 2.25, 2.5],
@@ -118,7 +121,9 @@ mod tests {
         let x = Tensor::<B, 1, burn::tensor::Int>::arange(0..96, &device)
             .float()
             .reshape([2, 3, 4, 4]);
+        let calls = host_calls();
         let batched = upsample_bilinear_2x(x.clone());
+        assert_eq!(host_calls() - calls, 1, "host kernel runs");
         assert_eq!(batched.dims(), [2, 3, 8, 8]);
         for b in 0..2 {
             for c in 0..3 {
@@ -136,7 +141,9 @@ mod tests {
         // every input pixel receives 1 + .75 + .25 = 2 per axis, so 4 everywhere.
         let device = Default::default();
         let x = Tensor::<Autodiff<B>, 4>::ones([1, 1, 2, 2], &device).require_grad();
+        let calls = host_calls();
         let grads = upsample_bilinear_2x(x.clone()).sum().backward();
+        assert_eq!(host_calls() - calls, 2, "host kernel runs, forward and backward");
         let grad = x.grad(&grads).expect("x requires grad");
         grad.into_data().assert_approx_eq::<f32>(
             &TensorData::from([[[[4.0f32, 4.0], [4.0, 4.0]]]]),

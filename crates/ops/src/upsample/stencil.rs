@@ -15,7 +15,7 @@ use burn::tensor::{DType, Tensor, TensorData, backend::Backend};
 use rayon::prelude::*;
 
 use super::bilinear_taps;
-use crate::dispatch::{primitive_as, tensor_from};
+use crate::dispatch::{primitive_as, record_host_call, tensor_from};
 use crate::host::{Real, host_values, zeros};
 
 type Ad = Autodiff<Flex>;
@@ -166,6 +166,7 @@ fn run(pass: Pass, sizes: Planes, tensor: &FlexTensor) -> FlexTensor {
         };
         FlexTensor::from_data(TensorData::new(result, [batch, channels, height, width]))
     }
+    record_host_call();
     match tensor.dtype() {
         DType::F64 => typed::<f64>(pass, sizes, tensor),
         _ => typed::<f32>(pass, sizes, tensor),
@@ -225,6 +226,7 @@ pub(super) fn upsample_ad<B: Backend>(input: &Tensor<B, 4>) -> Option<Tensor<B, 
 #[cfg(test)]
 mod tests {
     use super::super::{upsample_bilinear_2x, upsample_by_matrices};
+    use crate::dispatch::host_calls;
     use burn::backend::{Autodiff, Flex};
     use burn::tensor::backend::Backend;
     use burn::tensor::{DType, Distribution, Tensor};
@@ -246,6 +248,7 @@ mod tests {
         for shape in [[2, 3, 5, 4], [1, 1, 1, 1], [3, 7, 2, 6], [2, 9, 4, 1]] {
             let input = Tensor::<Ad, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device).cast(DType::F64);
             let [ours_leaf, theirs_leaf] = [(); 2].map(|_| input.clone().require_grad());
+            let calls = host_calls();
             let ours = upsample_bilinear_2x(ours_leaf.clone());
             let theirs = upsample_by_matrices(theirs_leaf.clone());
             let [_, _, height, width] = shape;
@@ -254,6 +257,8 @@ mod tests {
                 Tensor::<Ad, 4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &device).cast(DType::F64);
             let ours_grads = ours.clone().mul(upstream.clone()).sum().backward();
             let theirs_grads = theirs.clone().mul(upstream).sum().backward();
+            // Ours forward and backward on the host, the matrix products not.
+            assert_eq!(host_calls() - calls, 2, "{shape:?}: host kernel runs");
             assert_close(ours, theirs, &format!("{shape:?} output"));
             assert_close(
                 ours_leaf.grad(&ours_grads).expect("tracked"),
