@@ -138,9 +138,9 @@ fn leaky_relu_inner<B: Backend, const D: usize>(x: &Tensor<B, D>, slope: f64) ->
 #[cfg(test)]
 mod tests {
     use burn::backend::{Autodiff, Flex};
-    use burn::tensor::{DType, Tensor, TensorData, activation, backend::Backend};
+    use burn::tensor::{DType, Distribution, Tensor, TensorData, activation, backend::Backend};
 
-    use super::leaky_relu;
+    use super::{CHUNK, leaky_relu};
     use crate::dispatch::host_calls;
 
     type Ad = Autodiff<Flex>;
@@ -200,6 +200,24 @@ mod tests {
                 "{dtype:?}"
             );
             assert_eq!(ours.1[..6], [0.0, 0.0, 0.0, 0.0, 1.0, 2.0], "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn matches_burn_over_several_parallel_chunks() {
+        // Three whole chunks and part of a fourth.
+        let shape = [3, 25, 657];
+        assert_eq!(shape.iter().product::<usize>(), 3 * CHUNK + 123);
+        for dtype in [DType::F32, DType::F64] {
+            let x = Tensor::<Ad, 3>::random(shape, Distribution::Normal(0.0, 1.0), &Default::default()).cast(dtype);
+            for slope in [0.0, 0.2] {
+                let [ours, burn] = kernel_and_burn(x.clone(), slope);
+                assert_eq!(ours, burn, "{dtype:?}, slope {slope}");
+                // Not vacuous: both sides of 0 in every chunk.
+                for chunk in ours.0.chunks(CHUNK) {
+                    assert!(chunk.iter().any(|v| *v > 0.0) && chunk.iter().any(|v| *v <= 0.0));
+                }
+            }
         }
     }
 

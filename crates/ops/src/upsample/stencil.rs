@@ -226,18 +226,49 @@ pub(super) fn upsample_ad<B: Backend>(input: &Tensor<B, 4>) -> Option<Tensor<B, 
 #[cfg(test)]
 mod tests {
     use super::super::{upsample_bilinear_2x, upsample_by_matrices};
+    use super::PLANES_PER_TASK;
     use crate::dispatch::host_calls;
     use burn::backend::{Autodiff, Flex};
     use burn::tensor::backend::Backend;
+    use burn::tensor::module::interpolate;
+    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
     use burn::tensor::{DType, Distribution, Tensor};
 
     type Ad = Autodiff<Flex>;
 
     fn assert_close<B: Backend>(actual: Tensor<B, 4>, expected: Tensor<B, 4>, what: &str) {
+        assert_within(actual, expected, 1e-12, what);
+    }
+
+    /// Every element within `tolerance` (relative, and absolute near 0) of `expected`.
+    fn assert_within<B: Backend>(actual: Tensor<B, 4>, expected: Tensor<B, 4>, tolerance: f64, what: &str) {
         let [actual, expected] = [actual.into_data(), expected.into_data()];
         assert_eq!(actual.shape, expected.shape, "{what}: shape");
         for (index, (a, e)) in actual.iter::<f64>().zip(expected.iter::<f64>()).enumerate() {
-            assert!((a - e).abs() <= 1e-12 * (1.0 + e.abs()), "{what}[{index}]: {a} vs {e}");
+            assert!(
+                (a - e).abs() <= tolerance * (1.0 + e.abs()),
+                "{what}[{index}]: {a} vs {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn stencil_matches_burns_half_pixel_bilinear_interpolation() {
+        // burn's own bilinear resize with half-pixel centres (`align_corners = false`), a
+        // reference that shares nothing with this crate's taps, over 3·13 planes: two whole
+        // parallel tasks and part of a third.
+        let device = Default::default();
+        let shape = [3, 13, 6, 5];
+        assert!(shape[0] * shape[1] > 2 * PLANES_PER_TASK);
+        let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false);
+        for (dtype, tolerance) in [(DType::F32, 1e-6), (DType::F64, 1e-12)] {
+            let input = Tensor::<Flex, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device).cast(dtype);
+            let calls = host_calls();
+            let ours = upsample_bilinear_2x(input.clone());
+            assert_eq!(host_calls() - calls, 1, "{dtype:?}: host kernel runs");
+            assert_eq!(ours.dtype(), dtype);
+            let theirs = interpolate(input, [12, 10], options.clone());
+            assert_within(ours, theirs, tolerance, &format!("{dtype:?} output"));
         }
     }
 
