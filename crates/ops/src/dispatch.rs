@@ -51,6 +51,7 @@ pub(crate) fn tensor_from<C: Backend, B: Backend, const D: usize>(
 ) -> Option<Tensor<B, D>> {
     same_type(primitive).map(|primitive| Tensor::from_primitive(TensorPrimitive::Float(primitive)))
 }
+
 #[cfg(test)]
 thread_local! {
     /// Host kernel runs on this thread (forward and backward passes alike).
@@ -58,7 +59,7 @@ thread_local! {
 }
 
 /// Marks that a host kernel runs, its tensors downcast: counted per thread in tests (see
-/// [`host_calls`]), nothing otherwise.
+/// `host_calls`), nothing otherwise.
 #[inline]
 pub(crate) fn record_host_call() {
     #[cfg(test)]

@@ -1,16 +1,17 @@
-//! The tensor ops the WGAN networks are built from, each on burn's own path on every
-//! backend except the CPU one (flex, with or without autodiff), where host kernels with
-//! their own backward passes replace burn's slow paths there.
+//! The tensor ops the WGAN networks are built from: burn's own ops on every backend but the
+//! CPU one (flex, with or without autodiff), where host kernels with their own backward
+//! passes replace burn's slow paths.
 //!
 //! - [`conv2d`], [`conv2d_detached`], [`conv2d_adjoint`]: 2-D convolution and its adjoint,
-//!   as matrix products over unrolled patches;
-//! - [`batch_norm`]: training-mode BatchNorm in three passes forward and two backward;
-//! - [`leaky_relu`], [`relu`]: one parallel pass each way;
-//! - [`upsample_bilinear_2x`]: ×2 bilinear upsampling with half-pixel centres, a two-tap
-//!   stencil per axis (and [`bilinear_matrix`], its 1-D interpolation matrix).
+//!   on the CPU as matrix products over unrolled patches;
+//! - [`batch_norm()`]: burn's `BatchNorm` as contiguous row broadcasts, and in training on the
+//!   CPU a host kernel of three passes forward and two backward;
+//! - [`leaky_relu`], [`relu`]: on the CPU one parallel pass each way;
+//! - [`upsample_bilinear_2x`]: ×2 bilinear upsampling with half-pixel centres, as two
+//!   matrix products (see [`bilinear_matrix`]), on the CPU a two-tap stencil per axis.
 //!
-//! Every op computes burn's numbers (to rounding) on every backend and dtype; the host
-//! kernels run on f32 and f64.
+//! Each op gives the same numbers (to rounding) on every backend. The host kernels run on
+//! f32 and f64 only; other dtypes take the generic path on the CPU too.
 
 #![warn(missing_docs)]
 
