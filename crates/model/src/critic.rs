@@ -6,12 +6,11 @@ use burn::nn::{BatchNorm, Linear};
 use burn::tensor::{Tensor, backend::Backend};
 
 use rand::Rng;
+use wgan_ops::{batch_norm, conv2d, leaky_relu};
 
-use crate::activation::leaky_relu;
-use crate::conv::conv2d_layer;
 use crate::generator::new_batch_norm;
 use crate::init::{conv, linear};
-use crate::{CriticNorm, ModelConfig, ModelError, batch_norm};
+use crate::{CriticNorm, ModelConfig, ModelError};
 
 /// One stride-2 stage: conv 'same' → [BatchNorm] → LeakyReLU.
 #[derive(Module, Debug)]
@@ -120,7 +119,7 @@ impl<B: Backend> CriticBlock<B> {
     /// - `input`: `[batch, c_in, s, s]`
     /// - output: `[batch, c_out, ceil(s / 2), ceil(s / 2)]`
     pub fn pre_activation(&self, input: Tensor<B, 4>) -> Tensor<B, 4> {
-        let x = conv2d_layer(&self.conv, input);
+        let x = conv2d(&self.conv, input);
         match &self.norm {
             Some(norm) => batch_norm(norm, x),
             None => x,

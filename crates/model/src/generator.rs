@@ -5,11 +5,10 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Linear};
 use burn::tensor::{Tensor, activation, backend::Backend};
 use rand::Rng;
+use wgan_ops::{batch_norm, conv2d, relu, upsample_bilinear_2x};
 
-use crate::activation::relu;
-use crate::conv::conv2d_layer;
 use crate::init::{conv, linear};
-use crate::{ModelConfig, ModelError, batch_norm, upsample_bilinear_2x};
+use crate::{ModelConfig, ModelError};
 
 /// One ×2 stage: bilinear upsample → conv 'same' → BatchNorm → ReLU.
 #[derive(Module, Debug)]
@@ -91,9 +90,9 @@ impl<B: Backend> Generator<B> {
         let mut x = x.reshape([batch, self.base_channels, base, base]); // [B, C0, 4, 4]
         for block in &self.blocks {
             let up = upsample_bilinear_2x(x); // [B, C, 2s, 2s]
-            x = relu(batch_norm(&block.norm, conv2d_layer(&block.conv, up)));
+            x = relu(batch_norm(&block.norm, conv2d(&block.conv, up)));
         }
-        activation::tanh(conv2d_layer(&self.output, upsample_bilinear_2x(x)))
+        activation::tanh(conv2d(&self.output, upsample_bilinear_2x(x)))
     }
 
     /// Like [`Generator::forward`], but checks the noise shape first.

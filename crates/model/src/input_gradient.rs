@@ -14,8 +14,8 @@
 
 use burn::tensor::{Tensor, backend::Backend};
 
-use crate::activation::leaky_relu;
-use crate::conv::{conv2d_adjoint, conv2d_detached};
+use wgan_ops::{conv2d_adjoint, conv2d_detached, leaky_relu};
+
 use crate::{Critic, ModelError};
 
 impl<B: Backend> Critic<B> {

@@ -10,7 +10,7 @@ mod stencil;
 
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 
-use crate::host::{is_real, on_cpu};
+use crate::dispatch::host_kernels_apply;
 
 /// The two taps of every output pixel of 1-D bilinear interpolation with half-pixel
 /// centres, `(lower, upper, weight of upper)`: output pixel `o` samples input coordinate
@@ -28,7 +28,8 @@ pub(crate) fn bilinear_taps(input: usize, output: usize) -> Vec<(usize, usize, f
 }
 
 /// The `[output, input]` row-major matrix of 1-D bilinear interpolation with half-pixel
-/// centres (see [`bilinear_taps`]).
+/// centres: output pixel `o` samples input coordinate `(o + 0.5)·input/output − 0.5`,
+/// clamped to the first and last pixel (the taps of `bilinear_taps`).
 pub fn bilinear_matrix(input: usize, output: usize) -> Vec<f32> {
     let mut matrix = vec![0.0f32; output * input];
     for (o, (lower, upper, weight_upper)) in bilinear_taps(input, output).into_iter().enumerate() {
@@ -44,8 +45,7 @@ pub fn bilinear_matrix(input: usize, output: usize) -> Vec<f32> {
 /// - `input`: `[batch, channels, height, width]`
 /// - output: `[batch, channels, 2·height, 2·width]`, same dtype and device
 pub fn upsample_bilinear_2x<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
-    if on_cpu::<B>()
-        && is_real(input.dtype())
+    if host_kernels_apply::<B>(input.dtype())
         && let Some(output) = stencil::upsample_ad(&input).or_else(|| stencil::upsample_inner(&input))
     {
         return output;
@@ -75,6 +75,7 @@ fn upsample_by_matrices<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dispatch::host_calls;
     use burn::backend::{Autodiff, Flex};
 
     type B = Flex;
@@ -100,7 +101,9 @@ mod tests {
         // r = [1, 2] becomes [1, 1.25, 1.75, 2] and the columns mix rows the same way.
         let device = Default::default();
         let x = Tensor::<B, 4>::from_floats([[[[1.0, 2.0], [3.0, 4.0]]]], &device);
+        let calls = host_calls();
         let y = upsample_bilinear_2x(x);
+        assert_eq!(host_calls() - calls, 1, "host kernel runs");
         let expected = TensorData::from([[[
             [1.0f32, 1.25, 1.75, 2.0],
             [1.5, 1.75, 2.25, 2.5],
@@ -119,7 +122,9 @@ mod tests {
         let x = Tensor::<B, 1, burn::tensor::Int>::arange(0..96, &device)
             .float()
             .reshape([2, 3, 4, 4]);
+        let calls = host_calls();
         let batched = upsample_bilinear_2x(x.clone());
+        assert_eq!(host_calls() - calls, 1, "host kernel runs");
         assert_eq!(batched.dims(), [2, 3, 8, 8]);
         for b in 0..2 {
             for c in 0..3 {
@@ -137,7 +142,9 @@ mod tests {
         // every input pixel receives 1 + .75 + .25 = 2 per axis, so 4 everywhere.
         let device = Default::default();
         let x = Tensor::<Autodiff<B>, 4>::ones([1, 1, 2, 2], &device).require_grad();
+        let calls = host_calls();
         let grads = upsample_bilinear_2x(x.clone()).sum().backward();
+        assert_eq!(host_calls() - calls, 2, "host kernel runs, forward and backward");
         let grad = x.grad(&grads).expect("x requires grad");
         grad.into_data().assert_approx_eq::<f32>(
             &TensorData::from([[[[4.0f32, 4.0], [4.0, 4.0]]]]),

@@ -17,7 +17,8 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, activation, backend::Backend};
 use rayon::prelude::*;
 
-use crate::host::{Real, host_values, is_real, on_cpu, primitive_as, tensor_from};
+use crate::dispatch::{host_kernels_apply, primitive_as, record_host_call, tensor_from};
+use crate::host::{Real, host_values};
 
 type Ad = Autodiff<Flex>;
 
@@ -29,8 +30,7 @@ const CHUNK: usize = 1 << 14;
 /// # Shapes
 /// - `x`: any; output: the same
 pub fn leaky_relu<B: Backend, const D: usize>(x: Tensor<B, D>, slope: f64) -> Tensor<B, D> {
-    if on_cpu::<B>()
-        && is_real(x.dtype())
+    if host_kernels_apply::<B>(x.dtype())
         && let Some(y) = leaky_relu_ad(&x, slope).or_else(|| leaky_relu_inner(&x, slope))
     {
         return y;
@@ -88,6 +88,7 @@ fn times_slope_as<T: Real + PartialOrd>(x: &FlexTensor, values: &FlexTensor, slo
 }
 
 fn times_slope(x: &FlexTensor, values: &FlexTensor, slope: f64) -> FlexTensor {
+    record_host_call();
     match x.dtype() {
         DType::F64 => times_slope_as::<f64>(x, values, slope),
         _ => times_slope_as::<f32>(x, values, slope),
@@ -137,9 +138,10 @@ fn leaky_relu_inner<B: Backend, const D: usize>(x: &Tensor<B, D>, slope: f64) ->
 #[cfg(test)]
 mod tests {
     use burn::backend::{Autodiff, Flex};
-    use burn::tensor::{DType, Tensor, TensorData, activation, backend::Backend};
+    use burn::tensor::{DType, Distribution, Tensor, TensorData, activation, backend::Backend};
 
-    use super::leaky_relu;
+    use super::{CHUNK, leaky_relu};
+    use crate::dispatch::host_calls;
 
     type Ad = Autodiff<Flex>;
 
@@ -154,11 +156,14 @@ mod tests {
     }
 
     /// Forward values and input gradients (for an upstream gradient that differs per
-    /// element) of the kernel and of burn's op, on `Autodiff<Flex>`.
-    fn kernel_and_burn(slope: f64, dtype: DType) -> [(Vec<f64>, Vec<f64>); 2] {
-        let weights = input::<Ad>(DType::F64).ones_like().cumsum(2).cast(dtype); // 1, 2 per row
+    /// element) of the kernel and of burn's op on `x`, on `Autodiff<Flex>`; checks that the
+    /// kernel ran on the host forward and backward, and burn's op not at all.
+    fn kernel_and_burn(x: Tensor<Ad, 3>, slope: f64) -> [(Vec<f64>, Vec<f64>); 2] {
+        let dtype = x.dtype();
+        let weights = x.clone().cast(DType::F64).ones_like().cumsum(2).cast(dtype); // 1, 2, … per row
         let run = |ours: bool| {
-            let x = input::<Ad>(dtype).detach().require_grad();
+            let x = x.clone().detach().require_grad();
+            let calls = host_calls();
             let y = match (ours, slope == 0.0) {
                 (true, _) => leaky_relu(x.clone(), slope),
                 (false, true) => activation::relu(x.clone()),
@@ -166,6 +171,7 @@ mod tests {
             };
             assert_eq!(y.dtype(), dtype);
             let grads = y.clone().mul(weights.clone()).sum().backward();
+            assert_eq!(host_calls() - calls, if ours { 2 } else { 0 }, "host kernel runs");
             (values(y), values(x.grad(&grads).expect("x is tracked")))
         };
         [run(true), run(false)]
@@ -174,7 +180,7 @@ mod tests {
     #[test]
     fn leaky_relu_matches_burn_values_and_gradient() {
         for dtype in [DType::F32, DType::F64] {
-            let [ours, burn] = kernel_and_burn(0.2, dtype);
+            let [ours, burn] = kernel_and_burn(input(dtype), 0.2);
             assert_eq!(ours, burn, "{dtype:?}");
             // Not vacuous: the slope shows on the negative side, the identity elsewhere
             // (at 0 and −0 too).
@@ -187,13 +193,31 @@ mod tests {
     #[test]
     fn relu_matches_burn_values_and_gradient() {
         for dtype in [DType::F32, DType::F64] {
-            let [ours, burn] = kernel_and_burn(0.0, dtype);
+            let [ours, burn] = kernel_and_burn(input(dtype), 0.0);
             assert_eq!(ours, burn, "{dtype:?}");
             assert!(
                 ours.0[..4].iter().all(|v| *v == 0.0 && v.is_sign_positive()),
                 "{dtype:?}"
             );
             assert_eq!(ours.1[..6], [0.0, 0.0, 0.0, 0.0, 1.0, 2.0], "{dtype:?}");
+        }
+    }
+
+    #[test]
+    fn matches_burn_over_several_parallel_chunks() {
+        // Three whole chunks and part of a fourth.
+        let shape = [3, 25, 657];
+        assert_eq!(shape.iter().product::<usize>(), 3 * CHUNK + 123);
+        for dtype in [DType::F32, DType::F64] {
+            let x = Tensor::<Ad, 3>::random(shape, Distribution::Normal(0.0, 1.0), &Default::default()).cast(dtype);
+            for slope in [0.0, 0.2] {
+                let [ours, burn] = kernel_and_burn(x.clone(), slope);
+                assert_eq!(ours, burn, "{dtype:?}, slope {slope}");
+                // Not vacuous: both sides of 0 in every chunk.
+                for chunk in ours.0.chunks(CHUNK) {
+                    assert!(chunk.iter().any(|v| *v > 0.0) && chunk.iter().any(|v| *v <= 0.0));
+                }
+            }
         }
     }
 
@@ -205,7 +229,10 @@ mod tests {
                 0.0 => activation::relu(x.clone()),
                 _ => activation::leaky_relu(x.clone(), slope),
             };
-            assert_eq!(values(leaky_relu(x.clone(), slope)), values(burn));
+            let calls = host_calls();
+            let ours = leaky_relu(x.clone(), slope);
+            assert_eq!(host_calls() - calls, 1, "host kernel runs");
+            assert_eq!(values(ours), values(burn));
         }
     }
 }

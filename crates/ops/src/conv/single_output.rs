@@ -12,7 +12,10 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::{Geometry, View, for_each_patch_row, matmul, summed_in_parts};
+use super::backward::summed_in_parts;
+use super::geometry::Geometry;
+use super::matmul::{View, matmul};
+use super::unroll::for_each_patch_row;
 use crate::host::{Real, zeros};
 
 /// Visits every (tap `t`, output row `y`) whose input row lies inside the image, with that

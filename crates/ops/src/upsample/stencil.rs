@@ -15,7 +15,8 @@ use burn::tensor::{DType, Tensor, TensorData, backend::Backend};
 use rayon::prelude::*;
 
 use super::bilinear_taps;
-use crate::host::{Real, host_values, primitive_as, tensor_from, zeros};
+use crate::dispatch::{primitive_as, record_host_call, tensor_from};
+use crate::host::{Real, host_values, zeros};
 
 type Ad = Autodiff<Flex>;
 
@@ -165,6 +166,7 @@ fn run(pass: Pass, sizes: Planes, tensor: &FlexTensor) -> FlexTensor {
         };
         FlexTensor::from_data(TensorData::new(result, [batch, channels, height, width]))
     }
+    record_host_call();
     match tensor.dtype() {
         DType::F64 => typed::<f64>(pass, sizes, tensor),
         _ => typed::<f32>(pass, sizes, tensor),
@@ -224,17 +226,49 @@ pub(super) fn upsample_ad<B: Backend>(input: &Tensor<B, 4>) -> Option<Tensor<B, 
 #[cfg(test)]
 mod tests {
     use super::super::{upsample_bilinear_2x, upsample_by_matrices};
+    use super::PLANES_PER_TASK;
+    use crate::dispatch::host_calls;
     use burn::backend::{Autodiff, Flex};
     use burn::tensor::backend::Backend;
+    use burn::tensor::module::interpolate;
+    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
     use burn::tensor::{DType, Distribution, Tensor};
 
     type Ad = Autodiff<Flex>;
 
     fn assert_close<B: Backend>(actual: Tensor<B, 4>, expected: Tensor<B, 4>, what: &str) {
+        assert_within(actual, expected, 1e-12, what);
+    }
+
+    /// Every element within `tolerance` (relative, and absolute near 0) of `expected`.
+    fn assert_within<B: Backend>(actual: Tensor<B, 4>, expected: Tensor<B, 4>, tolerance: f64, what: &str) {
         let [actual, expected] = [actual.into_data(), expected.into_data()];
         assert_eq!(actual.shape, expected.shape, "{what}: shape");
         for (index, (a, e)) in actual.iter::<f64>().zip(expected.iter::<f64>()).enumerate() {
-            assert!((a - e).abs() <= 1e-12 * (1.0 + e.abs()), "{what}[{index}]: {a} vs {e}");
+            assert!(
+                (a - e).abs() <= tolerance * (1.0 + e.abs()),
+                "{what}[{index}]: {a} vs {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn stencil_matches_burns_half_pixel_bilinear_interpolation() {
+        // burn's own bilinear resize with half-pixel centres (`align_corners = false`), a
+        // reference that shares nothing with this crate's taps, over 3·13 planes: two whole
+        // parallel tasks and part of a third.
+        let device = Default::default();
+        let shape = [3, 13, 6, 5];
+        assert!(shape[0] * shape[1] > 2 * PLANES_PER_TASK);
+        let options = InterpolateOptions::new(InterpolateMode::Bilinear).with_align_corners(false);
+        for (dtype, tolerance) in [(DType::F32, 1e-6), (DType::F64, 1e-12)] {
+            let input = Tensor::<Flex, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device).cast(dtype);
+            let calls = host_calls();
+            let ours = upsample_bilinear_2x(input.clone());
+            assert_eq!(host_calls() - calls, 1, "{dtype:?}: host kernel runs");
+            assert_eq!(ours.dtype(), dtype);
+            let theirs = interpolate(input, [12, 10], options.clone());
+            assert_within(ours, theirs, tolerance, &format!("{dtype:?} output"));
         }
     }
 
@@ -245,6 +279,7 @@ mod tests {
         for shape in [[2, 3, 5, 4], [1, 1, 1, 1], [3, 7, 2, 6], [2, 9, 4, 1]] {
             let input = Tensor::<Ad, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device).cast(DType::F64);
             let [ours_leaf, theirs_leaf] = [(); 2].map(|_| input.clone().require_grad());
+            let calls = host_calls();
             let ours = upsample_bilinear_2x(ours_leaf.clone());
             let theirs = upsample_by_matrices(theirs_leaf.clone());
             let [_, _, height, width] = shape;
@@ -253,6 +288,8 @@ mod tests {
                 Tensor::<Ad, 4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &device).cast(DType::F64);
             let ours_grads = ours.clone().mul(upstream.clone()).sum().backward();
             let theirs_grads = theirs.clone().mul(upstream).sum().backward();
+            // Ours forward and backward on the host, the matrix products not.
+            assert_eq!(host_calls() - calls, 2, "{shape:?}: host kernel runs");
             assert_close(ours, theirs, &format!("{shape:?} output"));
             assert_close(
                 ours_leaf.grad(&ours_grads).expect("tracked"),

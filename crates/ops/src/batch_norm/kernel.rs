@@ -14,7 +14,8 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData, backend::Backend};
 use rayon::prelude::*;
 
-use crate::host::{Real, host_values, primitive_as, same_dtype, tensor_from, zeros};
+use crate::dispatch::{primitive_as, record_host_call, tensor_from};
+use crate::host::{Real, host_values, same_dtype, zeros};
 
 type Ad = Autodiff<Flex>;
 
@@ -176,6 +177,7 @@ fn forward_typed<T: Real + Into<f64>>(
 }
 
 fn forward(rows: Rows, input: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64) -> Normalized {
+    record_host_call();
     match input.dtype() {
         DType::F64 => forward_typed::<f64>(rows, input, gamma, beta, epsilon),
         _ => forward_typed::<f32>(rows, input, gamma, beta, epsilon),
@@ -204,6 +206,7 @@ impl Backward<Flex, 3> for BatchNormBackward {
                 FlexTensor::from_data(TensorData::new(beta, [channels])),
             ]
         }
+        record_host_call();
         let grad = grads.consume::<Flex>(&ops.node);
         let results = match grad.dtype() {
             DType::F64 => typed::<f64>(&ops.state, &grad),

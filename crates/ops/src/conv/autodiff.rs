@@ -9,8 +9,10 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData, TensorMetadata, backend::Backend};
 
-use super::kernels::{self, Geometry};
-use crate::host::{Real, host_values, primitive_as, same_dtype, tensor_from};
+use super::geometry::Geometry;
+use super::{backward, forward};
+use crate::dispatch::{primitive_as, record_host_call, tensor_from};
+use crate::host::{Real, host_values, same_dtype};
 
 type Ad = Autodiff<Flex>;
 
@@ -41,6 +43,7 @@ impl Kernel {
 /// Runs `kernel` on the values of `inputs`, which share one dtype, f32 or f64 (checked by
 /// the callers before any kernel runs).
 fn run(kernel: Kernel, g: &Geometry, inputs: &[FlexTensor]) -> FlexTensor {
+    record_host_call();
     match inputs[0].dtype() {
         DType::F64 => run_typed::<f64>(kernel, g, inputs),
         _ => run_typed::<f32>(kernel, g, inputs),
@@ -51,10 +54,10 @@ fn run_typed<T: Real>(kernel: Kernel, g: &Geometry, inputs: &[FlexTensor]) -> Fl
     let contiguous: Vec<FlexTensor> = inputs.iter().map(FlexTensor::to_contiguous).collect();
     let host: Vec<&[T]> = contiguous.iter().map(host_values).collect();
     let values = match kernel {
-        Kernel::Forward => kernels::forward(g, host[0], host[1], host.get(2).copied()),
-        Kernel::InputGrad => kernels::input_grad(g, host[0], host[1]),
-        Kernel::WeightGrad => kernels::weight_grad(g, host[0], host[1]),
-        Kernel::BiasGrad => kernels::bias_grad(g, host[0]),
+        Kernel::Forward => forward::forward(g, host[0], host[1], host.get(2).copied()),
+        Kernel::InputGrad => backward::input_grad(g, host[0], host[1]),
+        Kernel::WeightGrad => backward::weight_grad(g, host[0], host[1]),
+        Kernel::BiasGrad => backward::bias_grad(g, host[0]),
     };
     FlexTensor::from_data(TensorData::new(values, kernel.output_shape(g)))
 }

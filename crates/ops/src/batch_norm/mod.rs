@@ -20,7 +20,7 @@ mod kernel;
 use burn::nn::BatchNorm;
 use burn::tensor::{Tensor, backend::Backend};
 
-use crate::host::{is_real, on_cpu};
+use crate::dispatch::host_kernels_apply;
 
 /// Applies `norm` to `input`: batch statistics (and a running-average update) on an autodiff
 /// backend, the running averages otherwise, like [`BatchNorm::forward`].
@@ -36,7 +36,7 @@ pub fn batch_norm<B: Backend, const D: usize>(norm: &BatchNorm<B>, input: Tensor
     let per_row = |vector: Tensor<B, 1>| vector.reshape([1, channels, 1]).repeat_dim(0, batch); // [N, C, 1]
 
     let training = B::ad_enabled(&rows.device());
-    if training && on_cpu::<B>() && is_real(rows.dtype()) {
+    if training && host_kernels_apply::<B>(rows.dtype()) {
         let kernel = kernel::batch_norm_train(rows.clone(), norm.gamma.val(), norm.beta.val(), norm.epsilon);
         if let Some((output, mean, variance)) = kernel {
             update_running(norm, mean, variance);
@@ -80,7 +80,8 @@ fn update_running<B: Backend>(norm: &BatchNorm<B>, mean: Tensor<B, 1>, variance:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cast_parameters;
+    use crate::dispatch::host_calls;
+    use crate::test_util::cast_parameters;
     use burn::backend::{Autodiff, Flex};
     use burn::module::AutodiffModule;
     use burn::nn::BatchNormConfig;
@@ -144,12 +145,15 @@ mod tests {
         // A non-uniform upstream gradient, so the backward pass is exercised fully.
         let upstream = random::<Ad, D>(shape, Distribution::Normal(0.0, 1.0), &device);
 
+        let calls = host_calls();
         let ours_input = input.clone().require_grad();
         let ours = batch_norm(&norm, ours_input.clone());
         let ours_grads = ours.clone().mul(upstream.clone()).sum().backward();
         let theirs_input = input.require_grad();
         let theirs = reference.forward(theirs_input.clone());
         let theirs_grads = theirs.clone().mul(upstream).sum().backward();
+        // The host kernel forward and backward, none in burn's reference.
+        assert_eq!(host_calls() - calls, 2, "host kernel runs");
 
         assert_close(ours, theirs, "output");
         assert_close(
@@ -179,11 +183,14 @@ mod tests {
         );
 
         let eval_input = random::<Flex, D>(shape, Distribution::Normal(0.3, 2.0), &device);
+        let calls = host_calls();
         assert_close(
             batch_norm(&norm.valid(), eval_input.clone()),
             reference.valid().forward(eval_input),
             "inference output",
         );
+        // Inference is the row-broadcast burn ops on every backend.
+        assert_eq!(host_calls() - calls, 0, "host kernel runs in inference");
     }
 
     #[test]
@@ -204,7 +211,9 @@ mod tests {
         let [norm, _] = norm_pair(2, &device);
         let before = norm.running_mean.value_sync().into_data().to_vec::<f64>().expect("f64");
         let input = random::<Ad, 4>([4, 2, 3, 3], Distribution::Normal(5.0, 1.0), &device);
+        let calls = host_calls();
         let _ = batch_norm(&norm, input);
+        assert_eq!(host_calls() - calls, 1, "host kernel runs");
         let after = norm.running_mean.value_sync().into_data().to_vec::<f64>().expect("f64");
         for (b, a) in before.iter().zip(&after) {
             // Batch mean ≈ 5; momentum 0.1 moves the average a tenth of the way there.

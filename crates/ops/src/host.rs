@@ -1,16 +1,12 @@
 //! Tensors of the CPU backend (flex, with or without autodiff) as host slices, for the
-//! kernels that replace burn's slow paths there: convolution and upsampling.
-//!
-//! The networks are generic over the backend; a kernel applies when the backend type is
-//! `Flex` or `Autodiff<Flex>` (checked by `TypeId`) and the dtype is f32 or f64. Everything
-//! else goes through burn's own ops.
+//! kernels that replace burn's slow paths there: the element types the kernels run on,
+//! their outputs' allocation, and reading a tensor's values. Whether a kernel applies at
+//! all is [`crate::dispatch`]'s question.
 
-use std::any::{Any, TypeId};
 use std::ops::{Add, AddAssign, Mul};
 
 use burn::backend::flex::FlexTensor;
-use burn::backend::{Autodiff, Flex};
-use burn::tensor::{DType, Element, Tensor, TensorPrimitive, backend::Backend};
+use burn::tensor::Element;
 use rayon::iter::ParallelExtend;
 
 /// The element types the kernels run on.
@@ -46,34 +42,6 @@ pub fn zeros<T: Real>(len: usize) -> Vec<T> {
     let mut values = Vec::with_capacity(len);
     values.par_extend(rayon::iter::repeat_n(T::ZERO, len));
     values
-}
-
-/// Whether `B` is the CPU backend, with or without autodiff.
-pub fn on_cpu<B: Backend>() -> bool {
-    [TypeId::of::<Autodiff<Flex>>(), TypeId::of::<Flex>()].contains(&TypeId::of::<B>())
-}
-
-/// Whether the kernels run on `dtype`.
-pub fn is_real(dtype: DType) -> bool {
-    matches!(dtype, DType::F32 | DType::F64)
-}
-
-/// `value` as type `T`, if `S` is `T`.
-fn same_type<S: 'static, T: 'static>(value: S) -> Option<T> {
-    let mut slot = Some(value);
-    (&mut slot as &mut dyn Any)
-        .downcast_mut::<Option<T>>()
-        .and_then(Option::take)
-}
-
-/// The float primitive of `tensor` as backend `C`'s, if `B` is `C`.
-pub fn primitive_as<B: Backend, C: Backend, const D: usize>(tensor: &Tensor<B, D>) -> Option<C::FloatTensorPrimitive> {
-    same_type(tensor.clone().into_primitive().tensor())
-}
-
-/// A tensor of backend `C` from `primitive`, as backend `B`'s, if `B` is `C`.
-pub fn tensor_from<C: Backend, B: Backend, const D: usize>(primitive: C::FloatTensorPrimitive) -> Option<Tensor<B, D>> {
-    same_type(primitive).map(|primitive| Tensor::from_primitive(TensorPrimitive::Float(primitive)))
 }
 
 /// A contiguous tensor's values in row-major order, borrowed (see

@@ -3,22 +3,51 @@
 //!
 //! flex computes a convolution's weight gradient as a convolution over the batch axis and
 //! its input gradient with a scalar transposed-convolution loop; both measured 2–6× slower
-//! than PyTorch at this model's sizes. The host kernels ([`kernels`]) compute all three
-//! (output, input gradient, weight gradient) as one matrix product per group of images,
-//! registered with burn's autodiff as custom operations (`autodiff.rs`). Other backends,
-//! dtypes other than f32 and f64, dilation and groups go through burn's own ops.
+//! than PyTorch at this model's sizes. The host kernels compute all three (output, input
+//! gradient, weight gradient) as one matrix product per group of images, registered with
+//! burn's autodiff as custom operations (`autodiff.rs`). Other backends, dtypes other than
+//! f32 and f64, dilation and groups go through burn's own ops.
+//!
+//! # The host kernels
+//!
+//! 2-D convolution on host slices as image-to-column matrix products: the sizes in
+//! `geometry.rs`, the unroll and its adjoint in `unroll.rs`, the products in `matmul.rs`,
+//! the passes in `forward.rs` and `backward.rs`, and layers with one output channel in
+//! `single_output.rs`.
+//!
+//! Layouts are row-major: images `[N, C_in, H, W]`, weights `[C_out, K]` with
+//! `K = C_in·k_h·k_w` in `(c_in, i, j)` order (burn's `[C_out, C_in, k_h, k_w]`), outputs and
+//! their gradients `[N, C_out, L]` with `L = H_out·W_out`.
+//!
+//! A group of `G` images is first interleaved, `[C, H, W, G]`, so that one pixel of all `G`
+//! images is contiguous and every unrolled row is copied in runs of `G` or more values;
+//! a group has at least [`MIN_COLUMNS`](geometry::MIN_COLUMNS) output columns `L·G`, so
+//! each product is large.
+//!
+//! The forward pass and the weight gradient unroll only the `k_w` horizontal taps, over
+//! every zero-padded input row (split into `s_h` row phases for a vertical stride `s_h`):
+//! kernel row `i`'s patch rows are that matrix shifted by a whole number of rows, read in
+//! place by one product per kernel row, so about `k_h / s_h` times less is written and read
+//! than by a full unroll. The weight gradient is these products per group, accumulated, not
+//! a convolution over the batch axis. The input gradient is `Wᵀ` times the output gradient,
+//! `[K, L·G]`, whose rows are added back onto the pixels they were read from.
 
 mod autodiff;
-mod kernels;
+mod backward;
+mod forward;
+mod geometry;
+mod matmul;
+mod single_output;
+mod unroll;
 
 use burn::nn::PaddingConfig2d;
 use burn::nn::conv::Conv2d;
-use burn::tensor::module::{conv_transpose2d, conv2d};
+use burn::tensor::module::{conv_transpose2d, conv2d as burn_conv2d};
 use burn::tensor::ops::{ConvTransposeOptions, PaddedConvOptions};
 use burn::tensor::{DType, Tensor, backend::Backend};
 
-use crate::host::{is_real, on_cpu};
-use kernels::Geometry;
+use crate::dispatch::host_kernels_apply;
+use geometry::Geometry;
 
 /// Padding before and after, `[(top, bottom), (left, right)]`.
 pub type Padding2d = [(usize, usize); 2];
@@ -41,12 +70,12 @@ pub fn explicit_padding<B: Backend>(conv: &Conv2d<B>) -> Padding2d {
 /// # Shapes
 /// - `x`: `[batch, c_in, h, w]`
 /// - output: `[batch, c_out, h_out, w_out]`
-pub fn conv2d_layer<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+pub fn conv2d<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let bias = conv.bias.as_ref().map(|bias| bias.val());
     convolve(conv, x, conv.weight.val(), bias)
 }
 
-/// Like [`conv2d_layer`], with the layer's weight and bias detached.
+/// Like [`conv2d`], with the layer's weight and bias detached.
 pub fn conv2d_detached<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
     let bias = conv.bias.as_ref().map(|bias| bias.val().detach());
     convolve(conv, x, conv.weight.val().detach(), bias)
@@ -62,13 +91,11 @@ pub fn conv2d_detached<B: Backend>(conv: &Conv2d<B>, x: Tensor<B, 4>) -> Tensor<
 pub fn conv2d_adjoint<B: Backend>(conv: &Conv2d<B>, grad: Tensor<B, 4>, input_size: [usize; 2]) -> Tensor<B, 4> {
     let weight = conv.weight.val();
     let padding = explicit_padding(conv);
-    if let Some(geometry) = host_geometry(conv, &weight, grad.dims()[0], input_size, padding) {
-        if let Some(out) = on_host(grad.dtype(), || autodiff::adjoint_ad(geometry, &grad, &weight)) {
-            return out;
-        }
-        if let Some(out) = on_host(grad.dtype(), || autodiff::adjoint_inner(geometry, &grad, &weight)) {
-            return out;
-        }
+    if let Some(geometry) = host_geometry(conv, &weight, grad.dtype(), grad.dims()[0], input_size, padding)
+        && let Some(out) =
+            autodiff::adjoint_ad(geometry, &grad, &weight).or_else(|| autodiff::adjoint_inner(geometry, &grad, &weight))
+    {
+        return out;
     }
     burn_adjoint(conv, grad, weight, input_size, padding)
 }
@@ -81,17 +108,15 @@ fn convolve<B: Backend>(
 ) -> Tensor<B, 4> {
     let padding = explicit_padding(conv);
     let [batch, _, height, width] = x.dims();
-    if let Some(geometry) = host_geometry(conv, &weight, batch, [height, width], padding) {
-        if let Some(out) = on_host(x.dtype(), || autodiff::conv_ad(geometry, &x, &weight, bias.as_ref())) {
-            return out;
-        }
-        if let Some(out) = on_host(x.dtype(), || autodiff::conv_inner(geometry, &x, &weight, bias.as_ref())) {
-            return out;
-        }
+    if let Some(geometry) = host_geometry(conv, &weight, x.dtype(), batch, [height, width], padding)
+        && let Some(out) = autodiff::conv_ad(geometry, &x, &weight, bias.as_ref())
+            .or_else(|| autodiff::conv_inner(geometry, &x, &weight, bias.as_ref()))
+    {
+        return out;
     }
     let [(top, bottom), (left, right)] = padding;
     let options = PaddedConvOptions::asymmetric(conv.stride, [top, left], [bottom, right], conv.dilation, conv.groups);
-    conv2d(x, weight, bias, options)
+    burn_conv2d(x, weight, bias, options)
 }
 
 /// burn's transposed convolution, cropped (or zero-extended) to `input_size`.
@@ -129,16 +154,17 @@ fn burn_adjoint<B: Backend>(
     }
 }
 
-/// The kernels' geometry for `conv` on inputs of `input_size`, if they support it: the CPU
-/// backend, one group, no dilation, a non-empty output.
+/// The kernels' geometry for `conv` on `dtype` inputs of `input_size`, if they support it:
+/// where the host kernels apply at all, one group, no dilation, a non-empty output.
 fn host_geometry<B: Backend>(
     conv: &Conv2d<B>,
     weight: &Tensor<B, 4>,
+    dtype: DType,
     batch: usize,
     input_size: [usize; 2],
     padding: Padding2d,
 ) -> Option<Geometry> {
-    if !on_cpu::<B>() || conv.groups != 1 || conv.dilation != [1, 1] {
+    if !host_kernels_apply::<B>(dtype) || conv.groups != 1 || conv.dilation != [1, 1] {
         return None;
     }
     let [channels_out, channels_in, kh, kw] = weight.dims();
@@ -161,16 +187,11 @@ fn host_geometry<B: Backend>(
     })
 }
 
-/// Runs `compute` for f32 and f64 tensors; `None` for other dtypes or when `compute` does
-/// not apply to this backend.
-fn on_host<T>(dtype: DType, compute: impl FnOnce() -> Option<T>) -> Option<T> {
-    is_real(dtype).then(compute).flatten()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cast_parameters;
+    use crate::dispatch::host_calls;
+    use crate::test_util::cast_parameters;
     use burn::backend::{Autodiff, Flex};
     use burn::module::{AutodiffModule, Param};
     use burn::nn::conv::Conv2dConfig;
@@ -235,7 +256,7 @@ mod tests {
         )
         .slice_assign([0..batch, 0..channels, top..top + height, left..left + width], x);
         let options = PaddedConvOptions::asymmetric(conv.stride, [0, 0], [0, 0], conv.dilation, conv.groups);
-        conv2d(padded, weight, conv.bias.as_ref().map(Param::val), options)
+        burn_conv2d(padded, weight, conv.bias.as_ref().map(Param::val), options)
     }
 
     #[test]
@@ -244,11 +265,18 @@ mod tests {
         for (case, (conv, batch, size)) in cases().into_iter().enumerate() {
             let [_, c_in, ..] = conv.weight.dims();
             let x = random::<Ad, 4>([batch, c_in, size[0], size[1]], &device).require_grad();
-            let ours = conv2d_layer(&conv, x.clone());
+            let calls = host_calls();
+            let ours = conv2d(&conv, x.clone());
             let theirs = burn_conv(&conv, x.clone(), conv.weight.val());
             let upstream = random::<Ad, 4>(theirs.dims(), &device);
             let ours_grads = ours.clone().mul(upstream.clone()).sum().backward();
             let theirs_grads = theirs.clone().mul(upstream).sum().backward();
+            // Ours on the host: the output, then the input, weight and bias gradients.
+            assert_eq!(
+                host_calls() - calls,
+                3 + usize::from(conv.bias.is_some()),
+                "case {case}: host kernel runs"
+            );
             assert_close(ours, theirs.clone(), &format!("case {case} output"));
             let grad = |grads, tensor: &Tensor<Ad, 4>| tensor.grad(grads).expect("tracked");
             assert_close(
@@ -271,8 +299,11 @@ mod tests {
             // Without autodiff: the same output.
             let inner = conv.valid();
             let x_inner = x.inner();
+            let calls = host_calls();
+            let ours = conv2d(&inner, x_inner.clone());
+            assert_eq!(host_calls() - calls, 1, "case {case}: inner host kernel runs");
             assert_close(
-                conv2d_layer(&inner, x_inner.clone()),
+                ours,
                 burn_conv(&inner, x_inner, inner.weight.val()),
                 &format!("case {case} inner output"),
             );
@@ -289,7 +320,9 @@ mod tests {
             let output = burn_conv(&conv, x.clone(), conv.weight.val());
             let grad_out = random::<Ad, 4>(output.dims(), &device).require_grad();
             let reference = output.mul(grad_out.clone().detach()).sum().backward();
+            let calls = host_calls();
             let adjoint = conv2d_adjoint(&conv, grad_out.clone(), size);
+            assert_eq!(host_calls() - calls, 1, "case {case}: adjoint host kernel runs");
             assert_close(
                 adjoint.clone().inner(),
                 x.grad(&reference).expect("tracked"),
@@ -298,6 +331,7 @@ mod tests {
 
             // Its own gradients, against burn's transposed convolution, each on its own leaf.
             let [ours_leaf, theirs_leaf] = [(); 2].map(|_| grad_out.clone().detach().require_grad());
+            let calls = host_calls();
             let adjoint = conv2d_adjoint(&conv, ours_leaf.clone(), size);
             let theirs = burn_adjoint(
                 &conv,
@@ -309,6 +343,8 @@ mod tests {
             let upstream = random::<Ad, 4>(theirs.dims(), &device);
             let theirs_grads = theirs.mul(upstream.clone()).sum().backward();
             let ours_grads = adjoint.mul(upstream).sum().backward();
+            // The adjoint, then its gradients for `grad` (a convolution) and the weight.
+            assert_eq!(host_calls() - calls, 3, "case {case}: adjoint host kernel runs");
             let grad = |grads, tensor: &Tensor<Ad, 4>| tensor.grad(grads).expect("tracked");
             assert_close(
                 grad(&ours_grads, &ours_leaf),

@@ -1,0 +1,30 @@
+//! The tensor ops the WGAN networks are built from: burn's own ops on every backend but the
+//! CPU one (flex, with or without autodiff), where host kernels with their own backward
+//! passes replace burn's slow paths.
+//!
+//! - [`conv2d`], [`conv2d_detached`], [`conv2d_adjoint`]: 2-D convolution and its adjoint,
+//!   on the CPU as matrix products over unrolled patches;
+//! - [`batch_norm()`]: burn's `BatchNorm` as contiguous row broadcasts, and in training on the
+//!   CPU a host kernel of three passes forward and two backward;
+//! - [`leaky_relu`], [`relu`]: on the CPU one parallel pass each way;
+//! - [`upsample_bilinear_2x`]: ×2 bilinear upsampling with half-pixel centres, as two
+//!   matrix products (see [`bilinear_matrix`]), on the CPU a two-tap stencil per axis.
+//!
+//! Each op gives the same numbers (to rounding) on every backend. The host kernels run on
+//! f32 and f64 only; other dtypes take the generic path on the CPU too.
+
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+mod activation;
+mod batch_norm;
+mod conv;
+mod dispatch;
+mod host;
+#[cfg(test)]
+mod test_util;
+mod upsample;
+
+pub use activation::{leaky_relu, relu};
+pub use batch_norm::batch_norm;
+pub use conv::{conv2d, conv2d_adjoint, conv2d_detached};
+pub use upsample::{bilinear_matrix, upsample_bilinear_2x};
