@@ -49,7 +49,7 @@ pub fn train(args: &ClassifierTrainArgs) -> anyhow::Result<()> {
         } else {
             0.98 * running + 0.02 * p.loss
         };
-        if p.batch % 50 == 0 || p.batch == p.total_batches {
+        if p.batch.is_multiple_of(50) || p.batch == p.total_batches {
             eprintln!(
                 "epoch {} batch {}/{}: loss {running:.4}",
                 p.epoch, p.batch, p.total_batches

@@ -99,7 +99,10 @@ fn mean_score_gap<B: Backend>(
     let [real_count, ..] = real.dims();
     let [fake_count, ..] = fake.dims();
     let scores = critic.try_forward(Tensor::cat(vec![real, fake], 0))?; // [real + fake, 1]
+    // burn's `slice` takes one range per leading dimension: here the batch rows.
+    #[allow(clippy::single_range_in_vec_init)]
     let score_real = scores.clone().slice([0..real_count]).mean();
+    #[allow(clippy::single_range_in_vec_init)]
     let score_fake = scores.slice([real_count..real_count + fake_count]).mean();
     Ok(score_real.sub(score_fake))
 }
