@@ -12,7 +12,6 @@
 
 mod config;
 mod critic;
-mod dtype;
 mod error;
 mod generator;
 pub mod init;
@@ -21,7 +20,7 @@ mod summary;
 
 pub use config::{BatchNormConfig, CriticNorm, ModelConfig, Variant};
 pub use critic::{Critic, CriticBlock};
-pub use dtype::cast_parameters;
 pub use error::ModelError;
 pub use generator::{Generator, GeneratorBlock};
 pub use summary::{LayerSummary, NetworkSummary};
+pub use wgan_ops::cast_parameters;

@@ -8,7 +8,8 @@
 //!   CPU a host kernel of three passes forward and two backward;
 //! - [`leaky_relu`], [`relu`]: on the CPU one parallel pass each way;
 //! - [`upsample_bilinear_2x`]: ×2 bilinear upsampling with half-pixel centres, as two
-//!   matrix products (see [`bilinear_matrix`]), on the CPU a two-tap stencil per axis.
+//!   matrix products (see [`bilinear_matrix`]), on the CPU a two-tap stencil per axis;
+//! - [`cast_parameters`]: a module's parameters in another float dtype (f64 gradient checks).
 //!
 //! Each op gives the same numbers (to rounding) on every backend. The host kernels run on
 //! f32 and f64 only; other dtypes take the generic path on the CPU too.
@@ -19,12 +20,12 @@ mod activation;
 mod batch_norm;
 mod conv;
 mod dispatch;
+mod dtype;
 mod host;
-#[cfg(test)]
-mod test_util;
 mod upsample;
 
 pub use activation::{leaky_relu, relu};
 pub use batch_norm::batch_norm;
 pub use conv::{conv2d, conv2d_adjoint, conv2d_detached};
+pub use dtype::cast_parameters;
 pub use upsample::{bilinear_matrix, upsample_bilinear_2x};

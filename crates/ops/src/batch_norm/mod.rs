@@ -80,8 +80,8 @@ fn update_running<B: Backend>(norm: &BatchNorm<B>, mean: Tensor<B, 1>, variance:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cast_parameters;
     use crate::dispatch::host_calls;
-    use crate::test_util::cast_parameters;
     use burn::backend::{Autodiff, Flex};
     use burn::module::AutodiffModule;
     use burn::nn::BatchNormConfig;

@@ -190,8 +190,8 @@ fn host_geometry<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cast_parameters;
     use crate::dispatch::host_calls;
-    use crate::test_util::cast_parameters;
     use burn::backend::{Autodiff, Flex};
     use burn::module::{AutodiffModule, Param};
     use burn::nn::conv::Conv2dConfig;

@@ -314,3 +314,37 @@ pub(crate) fn decode_record<B: Backend, R: Record<B>>(bytes: Vec<u8>, device: &B
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::Flex;
+    use wgan_model::{Generator, ModelConfig, Variant};
+
+    use super::*;
+    use crate::{Stream, stream_rng};
+
+    fn generator() -> Generator<Flex> {
+        let model = ModelConfig::preset(Variant::WganGp, 4);
+        Generator::new(&model, &mut stream_rng(0, Stream::Weights), &Default::default()).unwrap()
+    }
+
+    #[test]
+    fn a_record_round_trips_and_bad_bytes_are_an_error_not_a_panic() {
+        let bytes = module_bytes(&generator()).unwrap();
+        assert!(load_module(generator(), bytes.clone(), &Default::default()).is_ok());
+        // Bytes that were wrong when written (checksums pass them): burn's decoder fails on
+        // some and panics on others; both must come back as an error.
+        let noise: Vec<u8> = (0..bytes.len()).map(|i| (i * 131 % 251) as u8).collect();
+        for (what, bytes) in [("truncated", bytes[..bytes.len() / 2].to_vec()), ("noise", noise)] {
+            let err = load_module(generator(), bytes, &Default::default())
+                .err()
+                .unwrap_or_else(|| panic!("{what}: decoded"));
+            assert!(
+                matches!(err, RecordError::Decode(_) | RecordError::Malformed(_)),
+                "{what}: {err}"
+            );
+        }
+        // Panics on this thread are reported again once decoding is over.
+        assert!(!DECODING.with(Cell::get));
+    }
+}

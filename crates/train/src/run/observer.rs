@@ -4,7 +4,7 @@ use std::path::Path;
 
 use crate::StepMetrics;
 
-/// Receives progress events from [`crate::Trainer::run`]. Every method has an empty default.
+/// Receives progress events from [`crate::Run::run`]. Every method has an empty default.
 pub trait TrainObserver {
     /// Training begins at generator step `first_step` (0 for a new run) of `total_steps`.
     fn started(&mut self, _first_step: u64, _total_steps: u64) {}
