@@ -42,7 +42,13 @@ impl<B: AutodiffBackend> Engine<B> {
     pub fn new(config: RunConfig, data: ImageSet, device: B::Device) -> Result<Self, TrainError> {
         check_image_size(&config, &data)?;
         let state = EngineState::initial(&config, data.len(), &device)?;
-        Self::from_state(config, data, device, state)
+        Ok(Self {
+            config,
+            device,
+            data,
+            state,
+            timings: StepTimings::default(),
+        })
     }
 
     /// The engine continuing from `state` (for example one restored from a checkpoint).
