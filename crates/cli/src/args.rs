@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::device::DeviceRequest;
 
-/// Train and inspect WGAN / WGAN-GP models on Fashion-MNIST.
+/// Train and inspect WGAN / WGAN-GP models on Fashion-MNIST or your own images.
 #[derive(Debug, Parser)]
 #[command(name = "wgan", version, about)]
 pub struct Cli {
@@ -37,6 +37,69 @@ pub enum Command {
     Bench(BenchArgs),
     /// List the devices `--device` can name: the CPU, CUDA devices and wgpu adapters.
     Devices,
+    /// Look at a dataset as a run would see it, cache it, or write Fashion-MNIST as images.
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+/// `wgan data ...`.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Print the image count, classes, sizes, modes and skipped files of a source, and write a
+    /// contact sheet of its first 64 images after preprocessing.
+    Inspect(DataInspectArgs),
+    /// Decode and preprocess an image folder into the cache, so training starts without decoding.
+    Prepare(DataSourceArgs),
+    /// Write a Fashion-MNIST split as PNG files, one subfolder per class.
+    Export(DataExportArgs),
+}
+
+/// A data source and the settings that preprocess it.
+#[derive(Debug, Args)]
+pub struct DataSourceArgs {
+    /// The image folder, .npy array or IDX image file.
+    #[arg(value_name = "SRC")]
+    pub path: PathBuf,
+    /// What SRC is: image-folder, npy, idx or fashion-mnist (default: detected from SRC).
+    #[arg(long, value_name = "KIND")]
+    pub source: Option<String>,
+    /// A run configuration whose [model] and [data] settings apply (default: the wgan-gp preset).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override any config field by its dotted path, e.g. --set model.channels=3 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+/// `wgan data inspect`.
+#[derive(Debug, Args)]
+pub struct DataInspectArgs {
+    /// The source.
+    #[command(flatten)]
+    pub source: DataSourceArgs,
+    /// Where to write the contact sheet (PNG).
+    #[arg(long, value_name = "FILE", default_value = "contact-sheet.png")]
+    pub sheet: PathBuf,
+    /// Print the report as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `wgan data export`.
+#[derive(Debug, Args)]
+pub struct DataExportArgs {
+    /// The folder to create; it must not exist or be empty.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Which split: train or test.
+    #[arg(long, default_value = "train", value_parser = ["train", "test"])]
+    pub split: String,
+    /// Write only the first N images.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Directory with the Fashion-MNIST IDX files (default: the standard search).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
 }
 
 /// `--device`, shared by every command that computes.

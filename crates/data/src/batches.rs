@@ -1,7 +1,7 @@
 //! Seeded shuffling into fixed-size batches, repeating forever, with a restorable position.
 
-use rand::SeedableRng;
 use rand::seq::SliceRandom;
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +98,31 @@ impl ShuffledBatches {
         self.state.position += self.batch_size;
         self.state.permutation[start..start + self.batch_size].to_vec()
     }
+
+    /// The next batch's item indices and, for each, whether to mirror it left–right (drawn
+    /// from the seed, the epoch and the position, so they need no saved state of their own).
+    pub fn next_batch_with_flips(&mut self) -> (Vec<u32>, Vec<bool>) {
+        let indices = self.next_batch();
+        let start = self.state.position - self.batch_size;
+        (
+            indices,
+            epoch_flips(self.seed, self.state.epoch, start, self.batch_size),
+        )
+    }
+}
+
+/// ChaCha8 streams from this one on hold the flip bits (stream `FLIP_STREAMS + epoch`); the
+/// permutations use streams `0, 1, 2, …`, so neither ever meets the other.
+const FLIP_STREAMS: u64 = 1 << 63;
+
+/// Whether the items at positions `start..start + count` of epoch `epoch` are mirrored: bit 0
+/// of word `position` of ChaCha8 stream `FLIP_STREAMS + epoch` of `seed`. A pure function of
+/// its arguments, so a restored stream draws the same flips.
+fn epoch_flips(seed: u64, epoch: u64, start: usize, count: usize) -> Vec<bool> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(FLIP_STREAMS | epoch);
+    rng.set_word_pos(start as u128);
+    (0..count).map(|_| rng.next_u32() & 1 == 1).collect()
 }
 
 /// Epoch `epoch`'s order of `0..len`: a Fisher–Yates shuffle driven by ChaCha8 on stream
@@ -157,6 +182,26 @@ mod tests {
         let mut restored = ShuffledBatches::restore(37, 5, 9, state).unwrap();
         for _ in 0..30 {
             assert_eq!(original.next_batch(), restored.next_batch());
+        }
+    }
+
+    #[test]
+    fn flips_are_fair_and_continue_exactly_after_a_restore() {
+        let mut original = ShuffledBatches::new(100, 10, 4).unwrap();
+        let mut flipped = 0;
+        for _ in 0..25 {
+            flipped += original.next_batch_with_flips().1.iter().filter(|&&f| f).count();
+        }
+        assert!((100..150).contains(&flipped), "{flipped} of 250 flipped");
+        let mut restored = ShuffledBatches::restore(100, 10, 4, original.state().clone()).unwrap();
+        for _ in 0..30 {
+            assert_eq!(original.next_batch_with_flips(), restored.next_batch_with_flips());
+        }
+        // Drawing flips does not change the order itself.
+        let mut plain = ShuffledBatches::new(100, 10, 4).unwrap();
+        let mut with_flips = ShuffledBatches::new(100, 10, 4).unwrap();
+        for _ in 0..25 {
+            assert_eq!(plain.next_batch(), with_flips.next_batch_with_flips().0);
         }
     }
 

@@ -129,6 +129,111 @@ pub enum DataError {
         /// What does not fit.
         reason: String,
     },
+    /// Pixel values that do not make whole images of the stated shape.
+    #[error("image set: {reason}")]
+    Shape {
+        /// What does not fit.
+        reason: String,
+    },
+    /// A source needs `data.path` (or another setting) that the configuration lacks.
+    #[error("{field}: {reason}")]
+    Setting {
+        /// The dotted config field, e.g. `data.path`.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A folder holds no usable image.
+    #[error(
+        "{}: no images found (searched recursively for {extensions}; {skipped} other files skipped{})",
+        path.display(),
+        if skipped_examples.is_empty() { String::new() } else { format!(", e.g. {}", skipped_examples.join(", ")) }
+    )]
+    NoImages {
+        /// The folder searched.
+        path: PathBuf,
+        /// The file extensions searched for.
+        extensions: String,
+        /// Files skipped because they are not images.
+        skipped: usize,
+        /// A few of the skipped files.
+        skipped_examples: Vec<String>,
+    },
+    /// Following symbolic links leads back into a folder already being searched.
+    #[error("{}: symbolic link loop (points back to {})", path.display(), ancestor.display())]
+    SymlinkLoop {
+        /// The link.
+        path: PathBuf,
+        /// The folder it leads back to.
+        ancestor: PathBuf,
+    },
+    /// An image file could not be decoded.
+    #[error("{}: unreadable image: {reason}", path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder reported.
+        reason: String,
+    },
+    /// An image's declared size is beyond the decoder limits (a decompression bomb, or an
+    /// image far larger than any training set needs).
+    #[error(
+        "{}: refused by the decoder limits ({reason}); images may be at most {max_side} pixels a side and \
+         {} MiB decoded",
+        path.display(),
+        max_bytes >> 20
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// What the decoder reported.
+        reason: String,
+        /// Largest width or height accepted.
+        max_side: u32,
+        /// Largest decoded size accepted, in bytes.
+        max_bytes: u64,
+    },
+    /// More files were unreadable than `data.max_unreadable_fraction` allows.
+    #[error(
+        "{unreadable} of {total} image files are unreadable ({:.2}%), more than \
+         data.max_unreadable_fraction = {limit}; first: {}",
+        100.0 * *unreadable as f64 / *total as f64,
+        first.join("; ")
+    )]
+    TooManyUnreadable {
+        /// Files that could not be used.
+        unreadable: usize,
+        /// Image files found.
+        total: usize,
+        /// The allowed fraction.
+        limit: f64,
+        /// The first few, with their reasons.
+        first: Vec<String>,
+    },
+    /// An NPY array that is not an image array wgan can use.
+    #[error("{}: {found}; expected {expected}", path.display())]
+    Npy {
+        /// The file.
+        path: PathBuf,
+        /// What the file holds.
+        found: String,
+        /// What is needed.
+        expected: String,
+    },
+    /// The images cannot be converted to the requested number of channels.
+    #[error("model.channels = {requested}: images can be converted to 1 (gray) or 3 (RGB) channels only")]
+    Channels {
+        /// The requested channel count.
+        requested: usize,
+    },
+    /// A dataset cache could not be written.
+    #[error("{}: cannot write the dataset cache: {error}", path.display())]
+    CacheWrite {
+        /// The cache file.
+        path: PathBuf,
+        /// The underlying error.
+        error: std::io::Error,
+    },
 }
 
 impl DataError {

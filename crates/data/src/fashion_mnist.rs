@@ -1,8 +1,25 @@
-//! A preprocessed image set (Fashion-MNIST or any IDX pair) held in memory.
+//! Fashion-MNIST's splits and class names, and IDX images made into an [`ImageSet`].
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use crate::preprocess::{Preprocessing, ResizeMode};
+use crate::resize::{Window, resize_plane};
+use crate::{
+    DataError, DatasetFiles, IdxImages, ImageSet, Pixels, read_idx_images, read_idx_labels, resize_bilinear,
+    to_unit_range,
+};
 
-use crate::{DataError, DatasetFiles, read_idx_images, read_idx_labels, resize_bilinear};
+/// Fashion-MNIST's class names, by label.
+pub const FASHION_MNIST_CLASSES: [&str; 10] = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+];
 
 /// Which half of Fashion-MNIST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,49 +40,9 @@ impl Split {
     }
 }
 
-/// Images resized to `size × size`, one channel, pixels in [-1, 1], with their labels.
-#[derive(Debug, Clone)]
-pub struct ImageSet {
-    /// `[len, 1, size, size]` row-major.
-    pub pixels: Vec<f32>,
-    /// One label per image.
-    pub labels: Vec<u8>,
-    /// Image side after resizing.
-    pub size: usize,
-}
-
-impl ImageSet {
-    /// Number of images.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether the set has no images.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Image `index` as `size · size` values in [-1, 1].
-    pub fn image(&self, index: usize) -> &[f32] {
-        let len = self.size * self.size;
-        &self.pixels[index * len..(index + 1) * len]
-    }
-
-    /// Copies the images at `indices` into one tensor.
-    ///
-    /// # Shapes
-    /// - output: `[indices.len(), 1, size, size]`, pixels in [-1, 1]
-    pub fn batch<B: Backend>(&self, indices: &[u32], device: &B::Device) -> Tensor<B, 4> {
-        let mut data = Vec::with_capacity(indices.len() * self.size * self.size);
-        for &index in indices {
-            data.extend_from_slice(self.image(index as usize));
-        }
-        Tensor::from_data(TensorData::new(data, [indices.len(), 1, self.size, self.size]), device)
-    }
-}
-
 /// Reads an image/label IDX pair, checks they agree, and resizes every image to
-/// `size × size` with bilinear half-pixel interpolation, scaled to [-1, 1].
+/// `size × size` with bilinear half-pixel interpolation, scaled to [-1, 1]: one channel,
+/// stored as [`Pixels::Unit`].
 ///
 /// `source_size` is the `[rows, columns]` the files must have (`Some([28, 28])` for
 /// Fashion-MNIST), or `None` to accept any.
@@ -94,6 +71,46 @@ pub fn load_image_set(
             labels: labels.len(),
         });
     }
-    let pixels = resize_bilinear(&images.pixels, images.rows, images.columns, size);
-    Ok(ImageSet { pixels, labels, size })
+    let prep = Preprocessing {
+        size,
+        channels: 1,
+        resize: ResizeMode::CenterCrop,
+        background: Default::default(),
+    };
+    idx_image_set(&images, labels.into_iter().map(u32::from).collect(), &prep)
+}
+
+/// IDX images preprocessed to `prep`, in [-1, 1] as [`Pixels::Unit`].
+///
+/// Square images that are enlarged or kept (Fashion-MNIST's 28 → 32) take the bilinear
+/// path of [`resize_bilinear`], unchanged since the first release; all others are cropped
+/// or stretched and resized with the triangle filter. Gray is replicated to RGB.
+pub fn idx_image_set(images: &IdxImages, labels: Vec<u32>, prep: &Preprocessing) -> Result<ImageSet, DataError> {
+    prep.check()?;
+    let (rows, columns, size) = (images.rows, images.columns, prep.size);
+    let gray = if rows == columns && size >= rows {
+        resize_bilinear(&images.pixels, rows, columns, size)
+    } else {
+        let window = match prep.resize {
+            ResizeMode::CenterCrop => Window::centre_square(rows, columns),
+            ResizeMode::Stretch => Window::whole(rows, columns),
+        };
+        images
+            .pixels
+            .chunks_exact(rows * columns)
+            .flat_map(|image| {
+                let plane: Vec<f32> = image.iter().map(|&v| f32::from(v)).collect();
+                resize_plane(&plane, columns, window, size, size)
+            })
+            .map(to_unit_range)
+            .collect()
+    };
+    let pixels = match prep.channels {
+        1 => gray,
+        channels => gray
+            .chunks_exact(size * size)
+            .flat_map(|plane| plane.repeat(channels))
+            .collect(),
+    };
+    ImageSet::new(Pixels::Unit(pixels), labels, prep.channels, size)
 }

@@ -153,9 +153,9 @@ fn batches_arrive_as_tensors_in_unit_range() {
     common::write_split(dir.path(), "train", 10);
     let files = sources(None, vec![dir.path().into()]).locate(Split::Train).unwrap();
     let set = load_image_set(&files, Some([28, 28]), 32).unwrap();
-    assert_eq!((set.len(), set.size), (10, 32));
+    assert_eq!((set.len(), set.size()), (10, 32));
     let mut batches = ShuffledBatches::new(set.len(), 4, 0).unwrap();
-    let batch = set.batch::<Flex>(&batches.next_batch(), &Default::default());
+    let batch = set.batch::<Flex>(&batches.next_batch(), None, &Default::default());
     assert_eq!(batch.dims(), [4, 1, 32, 32]);
     let (min, max) = (batch.clone().min().into_scalar(), batch.max().into_scalar());
     assert!(
@@ -179,9 +179,10 @@ fn real_fashion_mnist_loads_when_installed() {
     let set = load_image_set(&files, Some([28, 28]), 32).unwrap();
     assert_eq!(set.len(), 10_000);
     let mut counts = [0usize; 10];
-    set.labels.iter().for_each(|&l| counts[l as usize] += 1);
+    set.labels().iter().for_each(|&l| counts[l as usize] += 1);
     assert_eq!(counts, [1000; 10], "t10k has 1000 images per class");
-    let mean = set.pixels.iter().map(|&p| p as f64).sum::<f64>() / set.pixels.len() as f64;
+    let pixels = set.unit_pixels();
+    let mean = pixels.iter().map(|&p| p as f64).sum::<f64>() / pixels.len() as f64;
     // Fashion-MNIST's mean pixel is about 0.286 of 255, i.e. about -0.43 in [-1, 1].
     assert!((-0.5..-0.35).contains(&mean), "mean pixel {mean}");
 }

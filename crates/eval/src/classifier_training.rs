@@ -80,10 +80,15 @@ pub fn train_classifier<B: AutodiffBackend>(
     device: &B::Device,
     mut progress: impl FnMut(ClassifierProgress),
 ) -> Result<TrainedClassifier<B::InnerBackend>, EvalError> {
-    if train.size != config.image_size || test.size != config.image_size {
+    if train.size() != config.image_size || test.size() != config.image_size {
         return Err(EvalError::Shape(format!(
             "images are {}×{} (train) and {}×{} (test); the classifier takes {}×{}",
-            train.size, train.size, test.size, test.size, config.image_size, config.image_size
+            train.size(),
+            train.size(),
+            test.size(),
+            test.size(),
+            config.image_size,
+            config.image_size
         )));
     }
     let started = Instant::now();
@@ -97,7 +102,7 @@ pub fn train_classifier<B: AutodiffBackend>(
     for batch in 0..total_batches {
         let indices = batches.next_batch();
         let images = augmented_batch::<B>(train, &indices, training.flip, &mut rng, device);
-        let labels: Vec<i64> = indices.iter().map(|&i| i64::from(train.labels[i as usize])).collect();
+        let labels: Vec<i64> = indices.iter().map(|&i| i64::from(train.labels()[i as usize])).collect();
         let targets = Tensor::<B, 1, Int>::from_data(TensorData::new(labels, [indices.len()]), device);
         let features = model.features(images);
         let mask: Vec<f32> = (0..indices.len() * config.feature_dim)
@@ -155,19 +160,8 @@ fn augmented_batch<B: Backend>(
     rng: &mut impl Rng,
     device: &B::Device,
 ) -> Tensor<B, 4> {
-    let size = images.size;
-    let mut pixels = Vec::with_capacity(indices.len() * size * size);
-    for &index in indices {
-        let image = images.image(index as usize);
-        if flip && rng.random_bool(0.5) {
-            for row in image.chunks(size) {
-                pixels.extend(row.iter().rev());
-            }
-        } else {
-            pixels.extend_from_slice(image);
-        }
-    }
-    Tensor::from_data(TensorData::new(pixels, [indices.len(), 1, size, size]), device)
+    let flips: Vec<bool> = indices.iter().map(|_| flip && rng.random_bool(0.5)).collect();
+    images.batch(indices, Some(&flips), device)
 }
 
 /// Fraction of `images` whose most probable class is their label.
@@ -177,7 +171,7 @@ pub fn accuracy<B: Backend>(classifier: &Classifier<B>, images: &ImageSet, devic
     for start in (0..images.len()).step_by(CHUNK) {
         let indices: Vec<u32> = (start..(start + CHUNK).min(images.len())).map(|i| i as u32).collect();
         let predicted = classifier
-            .forward(images.batch::<B>(&indices, device))
+            .forward(images.batch::<B>(&indices, None, device))
             .argmax(1)
             .into_data()
             .convert::<i64>()
@@ -186,7 +180,7 @@ pub fn accuracy<B: Backend>(classifier: &Classifier<B>, images: &ImageSet, devic
         correct += indices
             .iter()
             .zip(predicted)
-            .filter(|(i, p)| i64::from(images.labels[**i as usize]) == *p)
+            .filter(|(i, p)| i64::from(images.labels()[**i as usize]) == *p)
             .count();
     }
     correct as f64 / images.len().max(1) as f64

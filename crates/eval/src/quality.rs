@@ -73,12 +73,12 @@ impl<B: Backend> QualityMeter<B> {
         reference: &ImageSet,
         device: &B::Device,
     ) -> Result<Self, EvalError> {
-        let (features, _) = classify(&classifier, &reference.pixels, reference.size, device);
+        let (features, _) = classify(&classifier, &reference.unit_pixels(), reference.size(), device);
         Ok(Self {
             reference: Gaussian::fit(&features, feature_dim)?,
             classifier,
             feature_dim,
-            image_size: reference.size,
+            image_size: reference.size(),
             device: device.clone(),
         })
     }

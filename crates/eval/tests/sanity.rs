@@ -71,12 +71,7 @@ fn real(split: Split) -> Option<ImageSet> {
 }
 
 fn subset(set: &ImageSet, range: std::ops::Range<usize>) -> ImageSet {
-    let image = set.size * set.size;
-    ImageSet {
-        pixels: set.pixels[range.start * image..range.end * image].to_vec(),
-        labels: set.labels[range].to_vec(),
-        size: set.size,
-    }
+    set.subset(range)
 }
 
 #[test]
@@ -100,7 +95,9 @@ fn real_images_score_well_and_noise_scores_badly() {
     assert!(trained.test_accuracy > 0.7, "{}", trained.test_accuracy);
     let meter = QualityMeter::new(trained.classifier.clone(), config.feature_dim, &test, &device).unwrap();
 
-    let real = meter.measure_images(&subset(&train, 50_000..55_000).pixels).unwrap();
+    let real = meter
+        .measure_images(&subset(&train, 50_000..55_000).unit_pixels())
+        .unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let noise: Vec<f32> = (0..5_000 * 32 * 32).map(|_| rng.random_range(-1.0..1.0)).collect();
     let noise = meter.measure_images(&noise).unwrap();
@@ -115,9 +112,9 @@ fn real_images_score_well_and_noise_scores_badly() {
     assert!(noise.fd_fmnist > 20.0 * real.fd_fmnist, "noise is far, real data near");
 
     // IS of real test images is high; of one image repeated, 1.
-    let (_, probabilities) = classify(&trained.classifier, &test.pixels, 32, &device);
+    let (_, probabilities) = classify(&trained.classifier, &test.unit_pixels(), 32, &device);
     let score = inception_score(&probabilities, CLASSES, 10).unwrap();
-    let one = test.image(0).repeat(1_000);
+    let one = test.unit_range(0..1).repeat(1_000);
     let (_, repeated) = classify(&trained.classifier, &one, 32, &device);
     let single = inception_score(&repeated, CLASSES, 10).unwrap();
     println!(

@@ -1,6 +1,7 @@
 //! Fixtures shared by the workspace's tests; a dev-dependency only, never published.
 //!
 //! - [`idx`]: small IDX datasets written on the fly, so tests never need the real one.
+//! - [`images`]: image folders of mixed sizes, modes and formats, corrupt files and bombs.
 //! - [`binary`]: running the built `wgan` binary and reading what a run wrote.
 //!
 //! Test code: failures panic with the reason, as a test should.
@@ -9,3 +10,4 @@
 
 pub mod binary;
 pub mod idx;
+pub mod images;

@@ -82,16 +82,17 @@ pub enum TrainError {
         /// The underlying error.
         error: std::io::Error,
     },
-    /// The dataset's images are not the size the networks are built for.
+    /// The dataset's images are not the shape the networks are built for.
     #[error(
-        "the training images are {data}×{data}, but model.image_size is {model}; set model.image_size = {data} or \
-         resize the data to {model}×{model}"
+        "the training images are {}×{}×{} (channels×size×size), but the model takes {}×{}×{} \
+         (model.channels, model.image_size)",
+        data[0], data[1], data[1], model[0], model[1], model[1]
     )]
     ImageSize {
-        /// Side of the dataset's images, in pixels.
-        data: usize,
-        /// `model.image_size`.
-        model: usize,
+        /// `[channels, side]` of the dataset's images.
+        data: [usize; 2],
+        /// `[model.channels, model.image_size]`.
+        model: [usize; 2],
     },
     /// The run directory already holds a run.
     #[error("{}: already holds a run ({} exists); choose another output directory", path.display(), marker)]

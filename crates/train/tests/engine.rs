@@ -3,7 +3,7 @@
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Tensor, TensorData};
-use wgan_data::ImageSet;
+use wgan_data::{ImageSet, Pixels};
 use wgan_model::{Critic, Generator, Variant};
 use wgan_train::{Engine, LipschitzConstraint, OptimizerConfig, Run, RunConfig, RunDir, Silent};
 
@@ -31,9 +31,9 @@ fn squares(copies: usize) -> (ImageSet, Vec<Vec<f32>>) {
     let mut labels = Vec::new();
     for i in 0..copies {
         pixels.extend_from_slice(&family[i % 4]);
-        labels.push((i % 4) as u8);
+        labels.push((i % 4) as u32);
     }
-    (ImageSet { pixels, labels, size }, family)
+    (ImageSet::new(Pixels::Unit(pixels), labels, 1, size).unwrap(), family)
 }
 
 /// A tiny config for 16×16 images.
@@ -232,7 +232,7 @@ fn data_of_another_size_than_the_model_is_a_user_error() {
         .expect("16×16 images for a 32×32 model");
     assert!(err.is_user_error(), "{err}");
     assert!(
-        err.to_string().contains("16×16") && err.to_string().contains("model.image_size is 32"),
+        err.to_string().contains("are 1×16×16") && err.to_string().contains("takes 1×32×32"),
         "{err}"
     );
 }

@@ -3,11 +3,10 @@
 use std::time::{Duration, Instant};
 
 use burn::tensor::backend::AutodiffBackend;
-use wgan_data::Split;
 use wgan_train::{Engine, StepTimings};
 
 use crate::args::BenchArgs;
-use crate::dataset::load_split;
+use crate::dataset::load_training_data;
 use crate::device::{self, with_backend};
 use crate::settings::BenchSettings;
 
@@ -17,7 +16,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let settings = BenchSettings::resolve(args)?;
     let device = device::select(settings.device)?;
     let config = &settings.config;
-    let data = load_split(Split::Train, config.data.path.clone(), config.model.image_size)?;
+    let data = load_training_data(config)?.images;
     let device_name = device.to_string();
     let report = with_backend!(&device, |B, handle| bench::<B>(&settings, data, device_name, handle)?);
     if args.json {

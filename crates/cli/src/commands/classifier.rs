@@ -29,9 +29,7 @@ pub fn train(args: &ClassifierTrainArgs) -> anyhow::Result<()> {
             ))
             .into());
         }
-        let limit = limit.min(train_set.len());
-        train_set.pixels.truncate(limit * config.image_size * config.image_size);
-        train_set.labels.truncate(limit);
+        train_set.truncate(limit);
     }
     let test_set = load_split(Split::Test, args.data.clone(), config.image_size)?;
     eprintln!(

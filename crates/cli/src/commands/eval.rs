@@ -40,10 +40,10 @@ fn eval_on<B: Backend>(args: &EvalArgs, device: &B::Device) -> anyhow::Result<()
             let meter = quality_meter::<B>(&args.classifier, args.data.clone(), REAL_IMAGE_SIZE, device)?;
             let train = load_split(Split::Train, args.data.clone(), REAL_IMAGE_SIZE)?;
             let count = args.samples.min(train.len());
-            let pixels = &train.pixels[..count * REAL_IMAGE_SIZE * REAL_IMAGE_SIZE];
+            let pixels = train.unit_range(0..count);
             eprintln!("images: the first {count} of the training set");
             (
-                meter.measure_images(pixels)?,
+                meter.measure_images(&pixels)?,
                 serde_json::json!({ "train_images": count }),
             )
         }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod classifier;
+mod data;
 mod eval;
 mod export;
 mod info;
@@ -9,7 +10,7 @@ mod plot;
 mod sample;
 mod train;
 
-use crate::args::{ClassifierCommand, Cli, Command};
+use crate::args::{ClassifierCommand, Cli, Command, DataCommand};
 
 /// Runs the parsed command line; returns the exit code of a run that did not fail.
 pub fn run(cli: Cli) -> anyhow::Result<u8> {
@@ -22,6 +23,9 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Classifier(ClassifierCommand::Train(args)) => classifier::train(&args).map(|()| 0),
         Command::Eval(args) => eval::run(&args).map(|()| 0),
         Command::Bench(args) => bench::run(&args).map(|()| 0),
+        Command::Data(DataCommand::Inspect(args)) => data::inspect(&args).map(|()| 0),
+        Command::Data(DataCommand::Prepare(args)) => data::prepare(&args).map(|()| 0),
+        Command::Data(DataCommand::Export(args)) => data::export(&args).map(|()| 0),
         Command::Devices => {
             crate::device::listing().iter().for_each(|line| println!("{line}"));
             Ok(0)

@@ -4,13 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use wgan_data::{ImageSet, Split};
+use wgan_data::ImageSet;
 use wgan_train::{Run, RunConfig, RunDir, RunOutcome};
 
-use crate::UserError;
 use crate::args::TrainArgs;
 use crate::commands::eval::quality_meter;
-use crate::dataset::load_split;
+use crate::dataset::load_training_data;
 use crate::device::{self, with_backend};
 use crate::progress::Progress;
 use crate::settings::TrainSettings;
@@ -28,7 +27,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
         device,
     } = TrainSettings::resolve(args)?;
     let device = device::select(device)?;
-    let data = load_training_data(&config)?;
+    let loaded = load_training_data(&config)?;
+    let data = loaded.images;
+    let data_report = loaded.report;
     // Ctrl-C asks the loop to finish its step and checkpoint; a second Ctrl-C kills at once.
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&interrupted);
@@ -52,6 +53,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
             )?),
         };
         let mut run = start::<B>(resume, config, data, run_dir, handle)?;
+        write_data_report(&root, &data_report);
         if let Some(meter) = meter {
             run.set_quality_probe(Box::new(meter));
         }
@@ -114,14 +116,14 @@ fn warn_stale_lock<B: burn::tensor::backend::AutodiffBackend>(run: &Run<B>) {
     }
 }
 
-/// Finds and loads the Fashion-MNIST training split at the model's image size.
-fn load_training_data(config: &RunConfig) -> anyhow::Result<ImageSet> {
-    if config.model.channels != 1 {
-        return Err(UserError(format!(
-            "model.channels: Fashion-MNIST has 1 channel, the config says {}",
-            config.model.channels
-        ))
-        .into());
+/// Records what the run trains on (source, counts, classes, sizes, skipped files) in
+/// `data.json`; a failure to write it is a warning, not a reason to stop.
+fn write_data_report(root: &std::path::Path, report: &wgan_data::DataReport) {
+    let path = root.join("data.json");
+    let written = serde_json::to_string_pretty(report)
+        .map_err(std::io::Error::other)
+        .and_then(|text| std::fs::write(&path, text + "\n"));
+    if let Err(err) = written {
+        eprintln!("warning: cannot write {}: {err}", path.display());
     }
-    load_split(Split::Train, config.data.path.clone(), config.model.image_size)
 }

@@ -5,41 +5,17 @@
 //! merged over that; the result is deserialised with unknown keys rejected, and every value
 //! is range-checked. Every error names the dotted field.
 
-use std::path::PathBuf;
-
 use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 use wgan_model::{ModelConfig, Variant};
 
 use crate::{ConfigError, OptimizerConfig};
 
+mod data;
 mod lipschitz;
 
+pub use data::{DEFAULT_CLASSIFIER_PATH, DataConfig};
 pub use lipschitz::LipschitzConstraint;
-
-/// Data settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DataConfig {
-    /// Directory holding the Fashion-MNIST IDX files. Absent: search `datasets/fashion-mnist/`,
-    /// then `/usr/share/datasets/fashion-mnist/`, then download.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<PathBuf>,
-    /// Real images per critic step. Seed: 64.
-    pub batch_size: usize,
-    /// The classifier directory behind the quality metrics (written by
-    /// `wgan classifier train`), relative to the working directory.
-    #[serde(default = "default_classifier")]
-    pub classifier: PathBuf,
-}
-
-/// Where `wgan classifier train` saves the quality classifier and where runs and `wgan eval`
-/// look for it, relative to the working directory.
-pub const DEFAULT_CLASSIFIER_PATH: &str = "models/fashion-classifier";
-
-fn default_classifier() -> PathBuf {
-    PathBuf::from(DEFAULT_CLASSIFIER_PATH)
-}
 
 fn default_eval_samples() -> usize {
     10_000
@@ -113,11 +89,7 @@ impl RunConfig {
             preset: variant,
             seed: 0,
             model: ModelConfig::preset(variant, 128),
-            data: DataConfig {
-                path: None,
-                batch_size: 64,
-                classifier: default_classifier(),
-            },
+            data: DataConfig::seed(),
             optimizer: OptimizersConfig {
                 critic: optimizer,
                 generator: optimizer,
@@ -178,8 +150,12 @@ impl RunConfig {
             })
         };
         self.model.validate()?;
-        if self.data.batch_size == 0 {
-            return range("data.batch_size", "must be at least 1".into());
+        self.data.validate()?;
+        if !matches!(self.model.channels, 1 | 3) {
+            return range(
+                "model.channels",
+                format!("must be 1 (gray) or 3 (RGB), got {}", self.model.channels),
+            );
         }
         for (section, optimizer) in [
             ("optimizer.critic", &self.optimizer.critic),
@@ -222,6 +198,16 @@ impl RunConfig {
             if value == 0 {
                 return range(field, "must be at least 1".into());
             }
+        }
+        if schedule.eval_interval > 0 && self.model.channels != 1 {
+            return range(
+                "schedule.eval_interval",
+                format!(
+                    "FD-FMNIST and the Inception Score use the Fashion-MNIST classifier, which takes \
+                     1-channel images; this model makes {} channels, so set schedule.eval_interval = 0",
+                    self.model.channels
+                ),
+            );
         }
         if schedule.eval_interval > 0 && schedule.eval_samples < 10 {
             return range(

@@ -1,5 +1,7 @@
 //! Loading, merging and validating run configurations.
 
+use std::path::PathBuf;
+
 use super::*;
 
 #[test]

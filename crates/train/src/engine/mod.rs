@@ -123,14 +123,14 @@ impl<B: AutodiffBackend> Engine<B> {
     }
 }
 
-/// Fails unless the images are the size the networks are built for.
+/// Fails unless the images have the size and channels the networks are built for.
 fn check_image_size(config: &RunConfig, data: &ImageSet) -> Result<(), TrainError> {
-    if data.size == config.model.image_size {
+    if data.size() == config.model.image_size && data.channels() == config.model.channels {
         Ok(())
     } else {
         Err(TrainError::ImageSize {
-            data: data.size,
-            model: config.model.image_size,
+            data: [data.channels(), data.size()],
+            model: [config.model.channels, config.model.image_size],
         })
     }
 }

@@ -101,7 +101,12 @@ impl<B: AutodiffBackend> Engine<B> {
         let started = Instant::now();
         let batch_size = self.config.data.batch_size;
         let state = &mut self.state;
-        let real = self.data.batch::<B>(&state.batches.next_batch(), &self.device);
+        let real = if self.config.data.horizontal_flip {
+            let (indices, flips) = state.batches.next_batch_with_flips();
+            self.data.batch::<B>(&indices, Some(&flips), &self.device)
+        } else {
+            self.data.batch::<B>(&state.batches.next_batch(), None, &self.device)
+        };
         let noise = state
             .training_noise
             .normal::<B>(batch_size, self.config.model.latent_dim, &self.device);

@@ -5,7 +5,7 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
-use wgan_data::ImageSet;
+use wgan_data::{ImageSet, Pixels};
 use wgan_train::Engine;
 
 /// 64 distinct 16×16 images with pixels in [−1, 1].
@@ -14,11 +14,7 @@ pub fn distinct_images() -> ImageSet {
     let pixels = (0..64 * size * size)
         .map(|p| (((p * 37) % 101) as f32 / 50.0) - 1.0)
         .collect();
-    ImageSet {
-        pixels,
-        labels: vec![0; 64],
-        size,
-    }
+    ImageSet::new(Pixels::Unit(pixels), vec![0; 64], 1, size).unwrap()
 }
 
 /// Every float tensor of a module, running statistics included, in visiting order.
