@@ -67,7 +67,7 @@ pub fn decode_image(path: &Path) -> Result<DynamicImage, DataError> {
         ImageError::IoError(error) => DataError::io(path, error),
         other => DataError::Decode {
             path: path.to_path_buf(),
-            reason: other.to_string(),
+            reason: other.to_string().trim_end().to_string(),
         },
     })
 }

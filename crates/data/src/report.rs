@@ -114,6 +114,19 @@ impl fmt::Display for DataReport {
             sizes.push(format!("and {} other sizes", self.sizes.len() - LISTED_SIZES));
         }
         writeln!(f, "sizes      {}", sizes.join(", "))?;
+        let enlarged: usize = self
+            .sizes
+            .iter()
+            .filter(|s| (s.width.min(s.height) as usize) < self.size)
+            .map(|s| s.count)
+            .sum();
+        if enlarged > 0 {
+            writeln!(
+                f,
+                "enlarged   {enlarged} images have a short side under {} pixels and are interpolated up",
+                self.size
+            )?;
+        }
         let modes: Vec<String> = self.modes.iter().map(|(mode, n)| format!("{mode} {n}")).collect();
         writeln!(f, "modes      {}", modes.join(", "))?;
         if self.skipped > 0 {
