@@ -188,3 +188,42 @@ fn info_shows_the_64_pixel_rgb_preset() {
     );
     assert!(stdout.contains("[3, 64, 64]"), "generator output 3×64×64: {stdout}");
 }
+
+#[test]
+fn flipped_folder_runs_resume_exactly_and_flips_change_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("pets");
+    write_rgb_folder(&folder, 8);
+    let cache = dir.path().join("cache");
+    let flips = ["data.horizontal_flip=true", "schedule.checkpoint_interval=1"];
+    let straight = dir.path().join("straight");
+    let four = [&flips[..], &["schedule.steps=4"]].concat();
+    stderr_with_code(&train_64(&straight, &folder, &cache, &four), 0);
+
+    let resumed = dir.path().join("resumed");
+    stderr_with_code(&train_64(&resumed, &folder, &cache, &flips), 0);
+    assert_eq!(common::losses(&resumed).len(), 2);
+    let output = wgan(&["train", "--resume", resumed.to_str().unwrap(), "--steps", "4"]);
+    stderr_with_code(&output, 0);
+    assert_eq!(
+        common::losses(&resumed),
+        common::losses(&straight),
+        "resumed run diverged"
+    );
+
+    let unflipped = dir.path().join("unflipped");
+    stderr_with_code(
+        &train_64(
+            &unflipped,
+            &folder,
+            &cache,
+            &["schedule.steps=4", "data.horizontal_flip=false"],
+        ),
+        0,
+    );
+    assert_ne!(
+        common::losses(&unflipped),
+        common::losses(&straight),
+        "flips had no effect"
+    );
+}
