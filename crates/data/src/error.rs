@@ -244,9 +244,10 @@ impl DataError {
         }
     }
 
-    /// Whether the user can fix this. Every variant is about the dataset, the data settings
-    /// or a saved data order, which the user controls.
+    /// Whether the user can fix this. Every variant but [`DataError::Shape`] (pixels that do
+    /// not make whole images, a bug in the code that built them) is about the dataset, the
+    /// data settings, the cache or a saved data order, which the user controls.
     pub fn is_user_error(&self) -> bool {
-        true
+        !matches!(self, DataError::Shape { .. })
     }
 }
