@@ -126,10 +126,13 @@ impl<B: AutodiffBackend> Run<B> {
     }
 }
 
-/// Writes the resolved config into the run directory.
+/// Writes the resolved config into the run directory, atomically: a run killed while
+/// writing it keeps the old file or none, never a torn one that `--resume` cannot read.
 fn write_config(dir: &RunDir, config: &RunConfig) -> Result<(), TrainError> {
     let path = dir.config();
-    std::fs::write(&path, config.to_toml()).map_err(|source| TrainError::io(&path, source))
+    let partial = path.with_extension("toml.partial");
+    std::fs::write(&partial, config.to_toml()).map_err(|source| TrainError::io(&partial, source))?;
+    std::fs::rename(&partial, &path).map_err(|source| TrainError::io(&path, source))
 }
 
 /// The records of a metrics file up to its first unreadable line (a line torn by a crash).
