@@ -74,8 +74,8 @@ pub fn decode_image(path: &Path) -> Result<DynamicImage, DataError> {
 
 /// Decodes and preprocesses `files` on every core, calling `on_decoded` after each file.
 ///
-/// With `policy.skip` false the first unreadable file (in path order among those that
-/// failed) is the error; otherwise unreadable files are dropped and counted, and the load
+/// With `policy.skip` false an unreadable file is the error, and decoding stops (with several,
+/// the one a worker met first); otherwise unreadable files are dropped and counted, and the load
 /// fails if they are more than `policy.max_fraction` of all files, or all of them.
 pub fn decode_files(
     files: &[ImageFile],
