@@ -118,7 +118,13 @@ pub fn load_data(spec: &DataSpec, progress: &dyn LoadProgress) -> Result<LoadedD
     let mut loaded = match spec.source {
         SourceKind::FashionMnist => {
             let files = DatasetSources::standard(spec.path.clone()).locate(spec.split)?;
-            let mut loaded = load_idx(&files.images, Some(&files.labels), &spec.preprocessing, "fashion-mnist")?;
+            let mut loaded = load_idx(
+                &files.images,
+                Some(&files.labels),
+                Some(FASHION_MNIST_SIZE),
+                &spec.preprocessing,
+                "fashion-mnist",
+            )?;
             loaded.images = loaded
                 .images
                 .with_classes(FASHION_MNIST_CLASSES.map(String::from).to_vec());
@@ -132,7 +138,7 @@ pub fn load_data(spec: &DataSpec, progress: &dyn LoadProgress) -> Result<LoadedD
         SourceKind::Idx => {
             let images = required_path()?;
             let labels = spec.labels.clone().or_else(|| sibling_labels(&images));
-            load_idx(&images, labels.as_deref(), &spec.preprocessing, "idx")?
+            load_idx(&images, labels.as_deref(), None, &spec.preprocessing, "idx")?
         }
         SourceKind::ImageFolder => load_folder(&required_path()?, spec, progress)?,
         SourceKind::Npy => {
@@ -152,8 +158,29 @@ pub fn load_data(spec: &DataSpec, progress: &dyn LoadProgress) -> Result<LoadedD
     Ok(loaded)
 }
 
-fn load_idx(images: &Path, labels: Option<&Path>, prep: &Preprocessing, kind: &str) -> Result<LoadedData, DataError> {
+/// Fashion-MNIST's `[rows, columns]`; other sizes in its files mean the wrong files.
+const FASHION_MNIST_SIZE: [usize; 2] = [28, 28];
+
+/// An IDX image file, with its labels if given, preprocessed; `expected` is the
+/// `[rows, columns]` the images must have, if any.
+fn load_idx(
+    images: &Path,
+    labels: Option<&Path>,
+    expected: Option<[usize; 2]>,
+    prep: &Preprocessing,
+    kind: &str,
+) -> Result<LoadedData, DataError> {
     let idx = read_idx_images(images)?;
+    let actual = [idx.rows, idx.columns];
+    if let Some(expected) = expected
+        && actual != expected
+    {
+        return Err(DataError::ImageSize {
+            path: images.to_path_buf(),
+            expected,
+            actual,
+        });
+    }
     let labels = match labels {
         Some(path) => {
             let labels = read_idx_labels(path)?.labels;

@@ -246,3 +246,19 @@ fn a_source_without_its_path_names_the_field() {
     let err = error(&spec(SourceKind::ImageFolder, Path::new("/no/such/folder")));
     assert!(err.contains("/no/such/folder"), "{err}");
 }
+
+#[test]
+fn fashion_mnist_files_of_another_size_are_the_wrong_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (images, labels) = wgan_test_support::idx::image_pair(wgan_test_support::idx::Pattern::Ramp, 3, 20, 30);
+    std::fs::write(dir.path().join("train-images-idx3-ubyte"), images).unwrap();
+    std::fs::write(dir.path().join("train-labels-idx1-ubyte"), labels).unwrap();
+    let err = error(&spec(SourceKind::FashionMnist, dir.path()));
+    assert!(
+        err.contains("train-images-idx3-ubyte") && err.contains("[20, 30]") && err.contains("[28, 28]"),
+        "{err}"
+    );
+    // The same file through the idx source is just an IDX file.
+    let loaded = load_data(&spec(SourceKind::Idx, &dir.path().join("train-images-idx3-ubyte")), &()).unwrap();
+    assert_eq!(loaded.images.len(), 3);
+}
