@@ -10,9 +10,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use wgan_data::{
-    AlphaBackground, CacheStatus, DataSpec, Preprocessing, ResizeMode, SourceKind, Split, UnreadablePolicy, load_data,
-};
+use wgan_data::{CacheStatus, DataSpec, Preprocessing, SourceKind, load_data};
 
 fn main() {
     let mut folder = None;
@@ -32,18 +30,8 @@ fn main() {
         std::process::exit(1);
     };
     let spec = |cache_dir: PathBuf| DataSpec {
-        source: SourceKind::ImageFolder,
-        path: Some(folder.clone()),
-        labels: None,
-        split: Split::Train,
-        preprocessing: Preprocessing {
-            size,
-            channels,
-            resize: ResizeMode::CenterCrop,
-            background: AlphaBackground::Black,
-        },
-        unreadable: UnreadablePolicy::STRICT,
         cache_dir: Some(cache_dir),
+        ..DataSpec::new(SourceKind::ImageFolder, &folder, Preprocessing::new(size, channels))
     };
     let load = |spec: &DataSpec| match load_data(spec, &()) {
         Ok(loaded) => loaded,

@@ -1,5 +1,7 @@
 //! Fashion-MNIST's splits and class names, and IDX images made into an [`ImageSet`].
 
+use std::path::Path;
+
 use crate::preprocess::{Preprocessing, ResizeMode};
 use crate::resize::{Window, resize_plane};
 use crate::{
@@ -51,33 +53,44 @@ pub fn load_image_set(
     source_size: Option<[usize; 2]>,
     size: usize,
 ) -> Result<ImageSet, DataError> {
-    let images = read_idx_images(&files.images)?;
-    let actual = [images.rows, images.columns];
-    if let Some(expected) = source_size
+    let (images, labels) = read_idx_pair(&files.images, Some(&files.labels), source_size)?;
+    idx_image_set(&images, labels, &Preprocessing::new(size, 1))
+}
+
+/// An IDX image file and its labels (all 0 without a label file), checked to agree in
+/// count and, if `expected` is given, to be `[rows, columns]` = `expected`.
+pub(crate) fn read_idx_pair(
+    images: &Path,
+    labels: Option<&Path>,
+    expected: Option<[usize; 2]>,
+) -> Result<(IdxImages, Vec<u32>), DataError> {
+    let idx = read_idx_images(images)?;
+    let actual = [idx.rows, idx.columns];
+    if let Some(expected) = expected
         && actual != expected
     {
         return Err(DataError::ImageSize {
-            path: files.images.clone(),
+            path: images.to_path_buf(),
             expected,
             actual,
         });
     }
-    let labels = read_idx_labels(&files.labels)?.labels;
-    if labels.len() != images.count {
-        return Err(DataError::CountMismatch {
-            images_path: files.images.clone(),
-            labels_path: files.labels.clone(),
-            images: images.count,
-            labels: labels.len(),
-        });
-    }
-    let prep = Preprocessing {
-        size,
-        channels: 1,
-        resize: ResizeMode::CenterCrop,
-        background: Default::default(),
+    let labels = match labels {
+        Some(path) => {
+            let labels = read_idx_labels(path)?.labels;
+            if labels.len() != idx.count {
+                return Err(DataError::CountMismatch {
+                    images_path: images.to_path_buf(),
+                    labels_path: path.to_path_buf(),
+                    images: idx.count,
+                    labels: labels.len(),
+                });
+            }
+            labels.into_iter().map(u32::from).collect()
+        }
+        None => vec![0; idx.count],
     };
-    idx_image_set(&images, labels.into_iter().map(u32::from).collect(), &prep)
+    Ok((idx, labels))
 }
 
 /// IDX images preprocessed to `prep`, in [-1, 1] as [`Pixels::Unit`].

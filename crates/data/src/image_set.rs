@@ -18,6 +18,14 @@ pub enum Pixels {
 }
 
 impl Pixels {
+    /// The bytes, if stored as [`Pixels::Bytes`].
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Pixels::Bytes(bytes) => Some(bytes),
+            Pixels::Unit(_) => None,
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Pixels::Unit(values) => values.len(),

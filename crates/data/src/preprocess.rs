@@ -54,6 +54,16 @@ pub struct Preprocessing {
 }
 
 impl Preprocessing {
+    /// `size × size` images of `channels`, centre-cropped, alpha on black (the defaults).
+    pub fn new(size: usize, channels: usize) -> Self {
+        Self {
+            size,
+            channels,
+            resize: ResizeMode::CenterCrop,
+            background: AlphaBackground::Black,
+        }
+    }
+
     /// Refuses channel counts no image can be converted to, and a zero size.
     pub fn check(&self) -> Result<(), DataError> {
         if !matches!(self.channels, 1 | 3) {

@@ -7,15 +7,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::cache::CacheSlot;
 use crate::decode::{UnreadablePolicy, decode_files};
+use crate::fashion_mnist::read_idx_pair;
 use crate::folder::list_folder;
 use crate::idx::{IMAGES_MAGIC, read_decompressed};
 use crate::image_set::Pixels;
 use crate::npy::read_npy_images;
 use crate::preprocess::Preprocessing;
 use crate::report::{CacheStatus, DataReport};
-use crate::{
-    DataError, DatasetSources, FASHION_MNIST_CLASSES, ImageSet, Split, idx_image_set, read_idx_images, read_idx_labels,
-};
+use crate::{DataError, DatasetSources, FASHION_MNIST_CLASSES, ImageSet, Split, idx_image_set};
 
 /// Where the training images come from (`data.source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -84,6 +83,22 @@ pub struct DataSpec {
     pub unreadable: UnreadablePolicy,
     /// Directory of the image-folder cache; `None` turns it off.
     pub cache_dir: Option<PathBuf>,
+}
+
+impl DataSpec {
+    /// `source` at `path` preprocessed by `preprocessing`: the training split, no label
+    /// file, failing at the first unreadable image, no cache.
+    pub fn new(source: SourceKind, path: impl Into<PathBuf>, preprocessing: Preprocessing) -> Self {
+        Self {
+            source,
+            path: Some(path.into()),
+            labels: None,
+            split: Split::Train,
+            preprocessing,
+            unreadable: UnreadablePolicy::STRICT,
+            cache_dir: None,
+        }
+    }
 }
 
 /// A loaded source: the images and what the load saw.
@@ -170,32 +185,7 @@ fn load_idx(
     prep: &Preprocessing,
     kind: &str,
 ) -> Result<LoadedData, DataError> {
-    let idx = read_idx_images(images)?;
-    let actual = [idx.rows, idx.columns];
-    if let Some(expected) = expected
-        && actual != expected
-    {
-        return Err(DataError::ImageSize {
-            path: images.to_path_buf(),
-            expected,
-            actual,
-        });
-    }
-    let labels = match labels {
-        Some(path) => {
-            let labels = read_idx_labels(path)?.labels;
-            if labels.len() != idx.count {
-                return Err(DataError::CountMismatch {
-                    images_path: images.to_path_buf(),
-                    labels_path: path.to_path_buf(),
-                    images: idx.count,
-                    labels: labels.len(),
-                });
-            }
-            labels.into_iter().map(u32::from).collect()
-        }
-        None => vec![0; idx.count],
-    };
+    let (idx, labels) = read_idx_pair(images, labels, expected)?;
     let sizes = [((idx.columns as u32, idx.rows as u32), idx.count)]
         .into_iter()
         .collect();
@@ -245,8 +235,8 @@ fn load_folder(root: &Path, spec: &DataSpec, progress: &dyn LoadProgress) -> Res
     report.skipped = listing.skipped;
     report.skipped_examples = listing.skipped_examples;
     report.unreadable = decoded.unreadable;
-    if let Some(slot) = &slot {
-        report.cache = match slot.write(images_bytes(&images), images.labels(), images.classes(), &report) {
+    if let (Some(slot), Some(bytes)) = (&slot, images.pixels().as_bytes()) {
+        report.cache = match slot.write(bytes, images.labels(), images.classes(), &report) {
             Ok(()) => CacheStatus::Written {
                 path: slot.path.display().to_string(),
                 reason: miss_reason,
@@ -257,13 +247,6 @@ fn load_folder(root: &Path, spec: &DataSpec, progress: &dyn LoadProgress) -> Res
         };
     }
     Ok(LoadedData { images, report })
-}
-
-fn images_bytes(images: &ImageSet) -> &[u8] {
-    match images.pixels() {
-        Pixels::Bytes(bytes) => bytes,
-        Pixels::Unit(_) => &[],
-    }
 }
 
 /// Images per class, in label order.

@@ -4,27 +4,12 @@
 
 use std::path::Path;
 
-use wgan_data::{
-    AlphaBackground, DataError, DataSpec, LoadedData, Preprocessing, ResizeMode, SourceKind, Split, UnreadablePolicy,
-    load_data,
-};
+use wgan_data::{DataError, DataSpec, LoadedData, Preprocessing, SourceKind, UnreadablePolicy, load_data};
 use wgan_test_support::images::{Fill, pattern, png_declaring, save, truncated_jpeg};
+use wgan_test_support::npy::write_npy;
 
 fn spec(source: SourceKind, path: &Path) -> DataSpec {
-    DataSpec {
-        source,
-        path: Some(path.to_path_buf()),
-        labels: None,
-        split: Split::Train,
-        preprocessing: Preprocessing {
-            size: 8,
-            channels: 3,
-            resize: ResizeMode::CenterCrop,
-            background: AlphaBackground::Black,
-        },
-        unreadable: UnreadablePolicy::STRICT,
-        cache_dir: None,
-    }
+    DataSpec::new(source, path, Preprocessing::new(8, 3))
 }
 
 fn error(spec: &DataSpec) -> String {
@@ -160,19 +145,6 @@ fn a_fifo_with_an_image_name_is_skipped_not_waited_on() {
     }
     let loaded = load_data(&spec(SourceKind::ImageFolder, dir.path()), &()).unwrap();
     assert_eq!((loaded.images.len(), loaded.report.skipped), (1, 1));
-}
-
-fn write_npy<T: npyz::Serialize + npyz::AutoSerialize + Copy>(path: &Path, shape: &[u64], data: &[T]) {
-    use npyz::WriterBuilder;
-    let file = std::fs::File::create(path).unwrap();
-    let mut writer = npyz::WriteOptions::<T>::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(std::io::BufWriter::new(file))
-        .begin_nd()
-        .unwrap();
-    writer.extend(data.iter().copied()).unwrap();
-    writer.finish().unwrap();
 }
 
 #[test]

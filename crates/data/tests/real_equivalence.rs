@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 
 use wgan_data::{
-    AlphaBackground, DataSpec, DatasetSources, Preprocessing, ResizeMode, SYSTEM_DATASET_DIR, SourceKind, Split,
-    UnreadablePolicy, load_data, load_image_set, read_idx_images, read_idx_labels, to_unit_range,
+    DataSpec, DatasetSources, Preprocessing, SYSTEM_DATASET_DIR, SourceKind, Split, load_data, load_image_set,
+    read_idx_images, read_idx_labels, to_unit_range,
 };
 
 /// Images written and compared; enough for every class and a real mix of pictures.
@@ -38,20 +38,7 @@ fn fashion_mnist_as_png_files_equals_the_idx_path() {
         image::GrayImage::from_raw(28, 28, raw).unwrap().save(&path).unwrap();
     }
     let folder = |size| {
-        let spec = DataSpec {
-            source: SourceKind::ImageFolder,
-            path: Some(dir.path().to_path_buf()),
-            labels: None,
-            split: Split::Train,
-            preprocessing: Preprocessing {
-                size,
-                channels: 1,
-                resize: ResizeMode::CenterCrop,
-                background: AlphaBackground::Black,
-            },
-            unreadable: UnreadablePolicy::STRICT,
-            cache_dir: None,
-        };
+        let spec = DataSpec::new(SourceKind::ImageFolder, dir.path(), Preprocessing::new(size, 1));
         load_data(&spec, &()).unwrap().images
     };
     // The folder is sorted by class folder, then file name: map back to IDX order.

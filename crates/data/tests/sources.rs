@@ -4,26 +4,13 @@
 use std::path::{Path, PathBuf};
 
 use wgan_data::{
-    AlphaBackground, CacheStatus, DataSpec, ImageSet, LoadedData, Pixels, Preprocessing, ResizeMode, SourceKind, Split,
-    UnreadablePolicy, load_data,
+    CacheStatus, DataSpec, ImageSet, LoadedData, Pixels, Preprocessing, ResizeMode, SourceKind, load_data,
 };
 use wgan_test_support::images::{Fill, pattern, save, solid, write_rgb_folder};
+use wgan_test_support::npy::write_npy;
 
 fn spec(source: SourceKind, path: &Path, size: usize, channels: usize) -> DataSpec {
-    DataSpec {
-        source,
-        path: Some(path.to_path_buf()),
-        labels: None,
-        split: Split::Train,
-        preprocessing: Preprocessing {
-            size,
-            channels,
-            resize: ResizeMode::CenterCrop,
-            background: AlphaBackground::Black,
-        },
-        unreadable: UnreadablePolicy::STRICT,
-        cache_dir: None,
-    }
+    DataSpec::new(source, path, Preprocessing::new(size, channels))
 }
 
 fn load(spec: &DataSpec) -> LoadedData {
@@ -167,19 +154,6 @@ fn idx_files_of_any_size_with_their_sibling_labels() {
     assert_eq!(loaded.report.sizes[0].width, 30);
     let pixels = loaded.images.unit_pixels();
     assert_eq!(&pixels[..256], &pixels[256..512], "gray replicated to RGB");
-}
-
-fn write_npy<T: npyz::Serialize + npyz::AutoSerialize + Copy>(path: &Path, shape: &[u64], data: &[T]) {
-    use npyz::WriterBuilder;
-    let file = std::fs::File::create(path).unwrap();
-    let mut writer = npyz::WriteOptions::<T>::new()
-        .default_dtype()
-        .shape(shape)
-        .writer(std::io::BufWriter::new(file))
-        .begin_nd()
-        .unwrap();
-    writer.extend(data.iter().copied()).unwrap();
-    writer.finish().unwrap();
 }
 
 #[test]

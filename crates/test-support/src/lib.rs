@@ -2,6 +2,7 @@
 //!
 //! - [`idx`]: small IDX datasets written on the fly, so tests never need the real one.
 //! - [`images`]: image folders of mixed sizes, modes and formats, corrupt files and bombs.
+//! - [`npy`]: NPY arrays.
 //! - [`binary`]: running the built `wgan` binary and reading what a run wrote.
 //!
 //! Test code: failures panic with the reason, as a test should.
@@ -11,3 +12,4 @@
 pub mod binary;
 pub mod idx;
 pub mod images;
+pub mod npy;
