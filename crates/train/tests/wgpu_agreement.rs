@@ -16,10 +16,12 @@ mod common;
 
 use burn::backend::wgpu::WgpuDevice;
 use burn::backend::{Autodiff, Flex, Wgpu};
+use burn::tensor::Tensor;
 use burn::tensor::TensorData;
 use burn::tensor::backend::AutodiffBackend;
 use common::{distinct_images, snapshot};
 use wgan_model::Variant;
+use wgan_ops::upsample_bilinear_2x;
 use wgan_train::{Engine, OptimizerConfig, RunConfig, TrainStepMetrics};
 
 /// Largest difference allowed between the backends' losses, relative to the loss's size
@@ -151,6 +153,27 @@ fn wgpu_training_steps_agree_with_the_cpu_backend() {
         assert!(
             moved > 0.0 && difference <= WEIGHT_TOLERANCE * moved,
             "{variant:?}: {difference:.3e} apart"
+        );
+    }
+}
+
+/// Bilinear upsampling on wgpu equals the CPU's on the generator's shapes. `[8, 8, 8, 8]`
+/// widens rows with a `[512, 8] · [8, 16]` product, one of the shapes where cubecl's matmul
+/// with a transposed right-hand side returned wrong pixels on Mesa's llvmpipe (off by up to
+/// 1 on values in [−1, 1]) before the interpolation matrices were laid out contiguously.
+#[test]
+fn wgpu_upsampling_agrees_with_the_cpu_backend() {
+    require_vulkan_adapter();
+    for shape in [[8, 16, 4, 4], [8, 8, 8, 8], [64, 1, 8, 8], [2, 3, 5, 7]] {
+        let count: usize = shape.iter().product();
+        let values: Vec<f32> = (0..count).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
+        let data = TensorData::new(values, shape);
+        let cpu = upsample_bilinear_2x(Tensor::<Flex, 4>::from_data(data.clone(), &Default::default()));
+        let gpu = upsample_bilinear_2x(Tensor::<Wgpu, 4>::from_data(data, &WgpuDevice::DefaultDevice));
+        let difference = largest_difference(&[cpu.into_data()], &[gpu.into_data()]);
+        assert!(
+            difference <= 1e-6,
+            "{shape:?}: wgpu differs from the CPU by {difference:.2e}"
         );
     }
 }

@@ -39,6 +39,13 @@ pub fn bilinear_matrix(input: usize, output: usize) -> Vec<f32> {
     matrix
 }
 
+/// The transpose of the `[rows, columns]` row-major `matrix`, row-major `[columns, rows]`.
+fn transposed(matrix: &[f32], rows: usize, columns: usize) -> Vec<f32> {
+    (0..columns)
+        .flat_map(|column| (0..rows).map(move |row| matrix[row * columns + column]))
+        .collect()
+}
+
 /// Upsamples by 2 in height and width with bilinear interpolation (half-pixel centres).
 ///
 /// # Shapes
@@ -58,12 +65,18 @@ fn upsample_by_matrices<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
     let [batch, channels, height, width] = input.dims();
     let device = input.device();
     let dtype = input.dtype();
-    let matrix = |n: usize| {
-        let data = TensorData::new(bilinear_matrix(n, 2 * n), [2 * n, n]);
-        Tensor::<B, 2>::from_data(data, (&device, dtype))
+    let tensor = |values: Vec<f32>, shape: [usize; 2]| {
+        Tensor::<B, 2>::from_data(TensorData::new(values, shape), (&device, dtype))
     };
-    let rows = matrix(height); // [2h, h]
-    let columns_t = matrix(width).transpose(); // [w, 2w]
+    let rows = tensor(bilinear_matrix(height, 2 * height), [2 * height, height]); // [2h, h]
+    // A_wᵀ laid out row-major on the host, not as a transposed view of A_w: cubecl 0.10's
+    // matmul returns wrong values for some shapes with a transposed right-hand side (on
+    // Mesa's llvmpipe, e.g. [512, 8] · [8, 16]), and a contiguous operand avoids that
+    // kernel (docs/testing.md, the wgpu agreement test).
+    let columns_t = tensor(
+        transposed(&bilinear_matrix(width, 2 * width), 2 * width, width),
+        [width, 2 * width],
+    ); // [w, 2w]
     let images = batch * channels;
     // Widen every row: [B·C·h, w] · [w, 2w] -> [B·C·h, 2w].
     let wide = input.reshape([images * height, width]).matmul(columns_t);
