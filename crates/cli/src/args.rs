@@ -22,6 +22,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Redraw a run directory's plots from its metrics.jsonl.
     Plot(PlotArgs),
+    /// Overlay several runs on one chart per metric and print a table of their results.
+    Compare(CompareArgs),
     /// Draw samples from a trained generator: FILE.png (grid) and FILE.npy ([N, C, H, W]).
     Sample(SampleArgs),
     /// Write a trained generator as safetensors with PyTorch names and layouts.
@@ -204,6 +206,9 @@ pub struct SampleArgs {
     /// Output path without extension: writes FILE.png, FILE.npy and the noise as FILE.noise.npy.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Draw every pixel of the grid PNG as N×N pixels (nearest neighbour), 1 to 16.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub scale: u32,
     /// Where to compute.
     #[command(flatten)]
     pub device: DeviceArgs,
@@ -276,4 +281,60 @@ pub struct PlotArgs {
     /// The run directory whose plots to redraw.
     #[arg(value_name = "RUN_DIR")]
     pub run_dir: PathBuf,
+    /// Smoothing weight of the moving average over the raw curves, in [0, 1) (default: the
+    /// run's logging.smoothing).
+    #[arg(long, value_name = "WEIGHT")]
+    pub smooth: Option<f64>,
+}
+
+/// A quantity `wgan compare` can chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareMetric {
+    /// Mean D(real) − mean D(fake).
+    Wasserstein,
+    /// The critic's loss.
+    CriticLoss,
+    /// The generator's loss.
+    GeneratorLoss,
+    /// The gradient penalty (WGAN-GP runs).
+    Gp,
+    /// FD-FMNIST (runs with schedule.eval_interval).
+    Fd,
+    /// The classifier Inception Score.
+    Is,
+}
+
+/// What the x axis of `wgan compare` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareAxis {
+    /// Generator steps.
+    Steps,
+    /// Training wall time, seconds.
+    Time,
+}
+
+/// `wgan compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The run directories to compare.
+    #[arg(value_name = "RUN", required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Chart path; one chart per metric is written as STEM-METRIC.EXT (PNG, or SVG for .svg).
+    #[arg(long, value_name = "FILE", default_value = "compare.png")]
+    pub out: PathBuf,
+    /// Metrics to chart (repeatable; default: every metric some run logged).
+    #[arg(long, value_enum, value_name = "METRIC")]
+    pub metric: Vec<CompareMetric>,
+    /// Smoothing weight of the moving average over the raw curves, in [0, 1).
+    #[arg(long, value_name = "WEIGHT", default_value_t = 0.6)]
+    pub smooth: f64,
+    /// The x axis.
+    #[arg(long, value_enum, default_value = "steps")]
+    pub x: CompareAxis,
+    /// Print the table as CSV instead of Markdown.
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+    /// Print the table as JSON instead of Markdown.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -38,13 +38,15 @@ pub fn stderr_with_code(output: &Output, code: i32) -> String {
     stderr
 }
 
-/// A run's `metrics.jsonl` without the wall-clock field, for comparing two runs.
+/// A run's `metrics.jsonl` without the wall-clock fields, for comparing two runs.
 pub fn losses(run: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(run.join("metrics.jsonl")).unwrap();
     text.lines()
         .map(|line| {
             let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
-            value.as_object_mut().unwrap().remove("elapsed_s");
+            let fields = value.as_object_mut().unwrap();
+            fields.remove("elapsed_s");
+            fields.remove("steps_per_s");
             value
         })
         .collect()

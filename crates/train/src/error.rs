@@ -129,6 +129,24 @@ pub enum TrainError {
         /// The parse error.
         reason: String,
     },
+    /// An event file holds a record that is not a TensorBoard event.
+    #[error("{}: record at byte {offset} is not a TensorBoard event: {reason}", path.display())]
+    EventFile {
+        /// The event file.
+        path: PathBuf,
+        /// Where the record starts.
+        offset: usize,
+        /// What the protobuf decoder reported.
+        reason: String,
+    },
+    /// A run summary cannot be read.
+    #[error("{}: not a run summary: {reason}", path.display())]
+    Summary {
+        /// The summary file.
+        path: PathBuf,
+        /// What the JSON parser reported.
+        reason: String,
+    },
     /// A sample grid could not be encoded or written.
     #[error("{}: {error}", path.display())]
     Image {
@@ -226,6 +244,8 @@ impl TrainError {
             | Self::Image { .. }
             | Self::Npy { .. }
             | Self::Metrics { .. }
+            | Self::EventFile { .. }
+            | Self::Summary { .. }
             | Self::NoCheckpoint { .. }
             | Self::NoQualityProbe => true,
             Self::GridChannels { .. }

@@ -7,6 +7,7 @@
 //!   plots, checkpoint cadence, quality measurements, progress events.
 //! - `checkpoint`: one [`EngineState`] saved and restored, atomically and verified.
 //! - `inference`: a trained generator loaded, sampled and exported.
+//! - [`tensorboard`]: TensorBoard event files, written and read.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
@@ -17,13 +18,15 @@ mod error;
 mod inference;
 mod optimizer;
 mod run;
+pub mod tensorboard;
 
 pub use checkpoint::{
     CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, LoadedCheckpoint, RecordError, RunProgress,
     checkpoint_name, list_checkpoints, prune_checkpoints, read_checkpoint, restore, save, write_checkpoint,
 };
 pub use config::{
-    DEFAULT_CLASSIFIER_PATH, DataConfig, LipschitzConstraint, OptimizersConfig, RunConfig, ScheduleConfig,
+    DEFAULT_CLASSIFIER_PATH, DataConfig, LipschitzConstraint, LoggingConfig, OptimizersConfig, RunConfig,
+    ScheduleConfig,
 };
 pub use engine::{
     CriticLoss, CriticStepMetrics, Engine, EngineState, GeneratorStepMetrics, NoiseSource, StepTimings, Stream,
@@ -33,7 +36,8 @@ pub use error::{ConfigError, PlotError, TrainError};
 pub use inference::{LoadedGenerator, export_safetensors, load_generator, sample};
 pub use optimizer::{NetworkOptimizer, OptimizerConfig};
 pub use run::{
-    GRID_BORDER, GRID_IMAGES, LOCK_FILE, MetricsLog, QualityError, QualityPoint, QualityProbe, Resumed, Run, RunDir,
-    RunLock, RunOutcome, Silent, StepMetrics, TrainObserver, plot_losses, plot_quality, read_metrics, read_npy,
-    write_grid, write_npy,
+    AtStep, CONFIG_TAG, Curve, GRID_BORDER, GRID_IMAGES, Grid, LOCK_FILE, MetricsLog, Panel, QualityError,
+    QualityPoint, QualityProbe, Resumed, Run, RunDir, RunLock, RunOutcome, RunSink, RunSummary, SAMPLES_TAG, Silent,
+    StepMetrics, TensorBoardSink, TrainObserver, XAxis, config_sha256, draw_panels, loss_panels, plot_losses,
+    plot_quality, read_metrics, read_npy, smooth, write_grid, write_npy,
 };

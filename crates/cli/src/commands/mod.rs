@@ -2,6 +2,7 @@
 
 mod bench;
 mod classifier;
+mod compare;
 mod data;
 mod eval;
 mod export;
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Train(args) => train::run(&args),
         Command::Plot(args) => plot::run(&args).map(|()| 0),
+        Command::Compare(args) => compare::run(&args).map(|()| 0),
         Command::Sample(args) => sample::run(&args).map(|()| 0),
         Command::Export(args) => export::run(&args).map(|()| 0),
         Command::Info(args) => info::run(&args).map(|()| 0),

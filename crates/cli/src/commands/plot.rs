@@ -3,20 +3,33 @@
 use anyhow::Context;
 use wgan_train::{RunDir, plot_losses, plot_quality, read_metrics};
 
+use crate::UserError;
 use crate::args::PlotArgs;
+use crate::settings::load_config;
 
-/// Reads `RUN_DIR/metrics.jsonl` and writes `RUN_DIR/plots/losses.png`, and
-/// `RUN_DIR/plots/quality.png` if the run measured quality.
+/// Reads `RUN_DIR/metrics.jsonl` and writes `RUN_DIR/plots/losses.{png,svg}`, and
+/// `RUN_DIR/plots/quality.{png,svg}` if the run measured quality.
 pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
     let run_dir = RunDir::new(&args.run_dir);
     let records = read_metrics(&run_dir.metrics()).context("reading the run's metrics")?;
+    let smoothing = match args.smooth {
+        Some(weight) if (0.0..1.0).contains(&weight) => weight,
+        Some(weight) => return Err(UserError(format!("--smooth {weight}: must be in [0, 1)")).into()),
+        None if run_dir.config().is_file() => load_config(&run_dir.config(), &[])?.logging.smoothing,
+        None => wgan_train::LoggingConfig::default().smoothing,
+    };
     std::fs::create_dir_all(run_dir.plots_dir())
         .with_context(|| format!("creating {}", run_dir.plots_dir().display()))?;
-    plot_losses(&run_dir.loss_plot(), &records)?;
-    println!("{}", run_dir.loss_plot().display());
-    if records.iter().any(|m| m.quality.is_some()) {
-        plot_quality(&run_dir.quality_plot(), &records)?;
-        println!("{}", run_dir.quality_plot().display());
+    let quality = records.iter().any(|m| m.quality.is_some());
+    for extension in ["png", "svg"] {
+        let losses = run_dir.loss_plot().with_extension(extension);
+        plot_losses(&losses, &records, smoothing)?;
+        println!("{}", losses.display());
+        if quality {
+            let path = run_dir.quality_plot().with_extension(extension);
+            plot_quality(&path, &records)?;
+            println!("{}", path.display());
+        }
     }
     Ok(())
 }

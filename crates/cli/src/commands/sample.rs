@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use burn::tensor::backend::AutodiffBackend;
-use wgan_train::{load_generator, sample, write_grid, write_npy};
+use wgan_train::{Grid, load_generator, sample, write_npy};
 
 use crate::args::SampleArgs;
 use crate::device::{self, with_backend};
@@ -32,7 +32,7 @@ fn sample_on<B: burn::tensor::backend::Backend>(args: &SampleArgs, device: &B::D
     }
     let with = |extension: &str| PathBuf::from(format!("{}.{extension}", base.display()));
     let (channels, size) = (model.channels, model.image_size);
-    write_grid(&with("png"), &samples, channels, size, GRID_COLUMNS)?;
+    Grid::tile(&samples, channels, size, GRID_COLUMNS, args.scale)?.save(&with("png"))?;
     write_npy(
         &with("npy"),
         &samples,

@@ -42,6 +42,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     .context("installing the Ctrl-C handler")?;
     let mut progress = Progress::new(config.schedule.log_interval, interrupted);
     let root = run_dir.root().to_path_buf();
+    let device_name = device.to_string();
     let outcome = with_backend!(&device, |B, handle| {
         let meter = match config.schedule.eval_interval {
             0 => None,
@@ -53,6 +54,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
             )?),
         };
         let mut run = start::<B>(resume, config, data, run_dir, handle)?;
+        run.set_device(device_name);
         write_data_report(&root, &data_report);
         if let Some(meter) = meter {
             run.set_quality_probe(Box::new(meter));

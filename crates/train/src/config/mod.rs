@@ -13,9 +13,11 @@ use crate::{ConfigError, OptimizerConfig};
 
 mod data;
 mod lipschitz;
+mod logging;
 
 pub use data::{DEFAULT_CLASSIFIER_PATH, DataConfig};
 pub use lipschitz::LipschitzConstraint;
+pub use logging::LoggingConfig;
 
 fn default_eval_samples() -> usize {
     10_000
@@ -75,6 +77,9 @@ pub struct RunConfig {
     pub lipschitz: LipschitzConstraint,
     /// Step budget and intervals.
     pub schedule: ScheduleConfig,
+    /// TensorBoard, sample grids and plots.
+    #[serde(default)]
+    pub logging: LoggingConfig,
 }
 
 impl RunConfig {
@@ -105,6 +110,7 @@ impl RunConfig {
                 eval_interval: 500,
                 eval_samples: default_eval_samples(),
             },
+            logging: LoggingConfig::default(),
         }
     }
 
@@ -151,6 +157,7 @@ impl RunConfig {
         };
         self.model.validate()?;
         self.data.validate()?;
+        self.logging.validate()?;
         if !matches!(self.model.channels, 1 | 3) {
             return range(
                 "model.channels",

@@ -7,6 +7,9 @@
 //! RUN/samples/fixed-noise.npy  that noise, [64, latent_dim] f32
 //! RUN/plots/losses.png       loss curves
 //! RUN/plots/quality.png      FD-FMNIST and Inception Score (with schedule.eval_interval)
+//! RUN/plots/*.svg            the same plots as SVG
+//! RUN/tensorboard/           TensorBoard event files (logging.tensorboard)
+//! RUN/summary.json           final step, final and best quality, wall time, device
 //! RUN/checkpoints/step-NNNNNN/ networks, optimizers, random streams, data order
 //! ```
 
@@ -76,6 +79,16 @@ impl RunDir {
         self.root.join("checkpoints")
     }
 
+    /// `tensorboard/`.
+    pub fn tensorboard_dir(&self) -> PathBuf {
+        self.root.join("tensorboard")
+    }
+
+    /// `summary.json`.
+    pub fn summary(&self) -> PathBuf {
+        self.root.join("summary.json")
+    }
+
     /// `plots/`.
     pub fn plots_dir(&self) -> PathBuf {
         self.root.join("plots")
@@ -90,6 +103,16 @@ impl RunDir {
     pub fn quality_plot(&self) -> PathBuf {
         self.plots_dir().join("quality.png")
     }
+}
+
+/// Replaces `path` with `bytes` atomically: written beside it as `NAME.partial`, then
+/// renamed over it, so a process killed meanwhile leaves the old file or the new one.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, bytes).map_err(|source| TrainError::io(&partial, source))?;
+    std::fs::rename(&partial, path).map_err(|source| TrainError::io(path, source))
 }
 
 /// Writes `values` as a row-major f32 NPY array of `shape`.

@@ -24,9 +24,35 @@ pub struct StepMetrics {
     pub gradient_penalty: Option<f64>,
     /// Seconds since the run started (wall clock, summed over resumed segments).
     pub elapsed_s: f64,
+    /// Generator steps per second, from the wall time of this step (since the previous step
+    /// ended, artifacts and checkpoints included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps_per_s: Option<f64>,
     /// Sample quality, on steps that measured it (`schedule.eval_interval`).
     #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
     pub quality: Option<QualityPoint>,
+}
+
+impl StepMetrics {
+    /// Every scalar of the record with its TensorBoard tag, in a fixed order; quantities the
+    /// step did not measure (the penalty of a WGAN run, quality between measurements) are
+    /// left out.
+    pub fn scalars(&self) -> Vec<(&'static str, f64)> {
+        let mut scalars = vec![
+            ("loss/critic", self.critic_loss),
+            ("loss/generator", self.generator_loss),
+            ("loss/wasserstein_estimate", self.wasserstein_estimate),
+        ];
+        scalars.extend(self.gradient_penalty.map(|value| ("loss/gradient_penalty", value)));
+        scalars.push(("time/elapsed_s", self.elapsed_s));
+        scalars.extend(self.steps_per_s.map(|value| ("speed/steps_per_s", value)));
+        if let Some(quality) = self.quality {
+            scalars.push(("quality/fd_fmnist", quality.fd_fmnist));
+            scalars.push(("quality/inception_score", quality.inception_score));
+            scalars.push(("quality/inception_score_std", quality.inception_score_std));
+        }
+        scalars
+    }
 }
 
 /// One quality measurement during training.

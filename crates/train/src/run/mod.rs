@@ -12,8 +12,10 @@ mod observer;
 mod plot;
 mod quality_probe;
 mod resume;
+mod sink;
+mod summary;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
@@ -23,13 +25,15 @@ use crate::checkpoint::{RunProgress, prune_checkpoints, save};
 use crate::{Engine, TrainError, TrainStepMetrics};
 
 pub use dir::{RunDir, read_npy, write_npy};
-pub use grid::{GRID_BORDER, write_grid};
+pub use grid::{GRID_BORDER, Grid, write_grid};
 pub use lock::{LOCK_FILE, RunLock};
 pub use metrics::{MetricsLog, QualityPoint, StepMetrics, read_metrics};
 pub use observer::{Silent, TrainObserver};
-pub use plot::{plot_losses, plot_quality};
+pub use plot::{Curve, Panel, XAxis, draw_panels, loss_panels, plot_losses, plot_quality, smooth};
 pub use quality_probe::{QualityError, QualityProbe};
 pub use resume::Resumed;
+pub use sink::{CONFIG_TAG, RunSink, SAMPLES_TAG, TensorBoardSink};
+pub use summary::{AtStep, RunSummary, config_sha256};
 
 /// Images in every sample grid (an 8×8 grid).
 pub const GRID_IMAGES: usize = 64;
@@ -54,7 +58,8 @@ pub struct Run<B: AutodiffBackend> {
     dir: RunDir,
     /// Held for the run's lifetime: one training process per run directory.
     lock: RunLock,
-    metrics: MetricsLog,
+    /// `metrics.jsonl` first, then TensorBoard (when `logging.tensorboard`).
+    sinks: Vec<Box<dyn RunSink>>,
     /// Every step's metrics so far, as logged.
     history: Vec<StepMetrics>,
     /// `[GRID_IMAGES · latent_dim]`, the noise behind every sample grid.
@@ -63,6 +68,10 @@ pub struct Run<B: AutodiffBackend> {
     started: Instant,
     /// Training seconds before `started` (earlier segments of a resumed run).
     elapsed_before: f64,
+    /// When the previous step ended (or training started), for steps/s.
+    last_step_at: Instant,
+    /// The device named in `summary.json`.
+    device: String,
     /// Measures sample quality every `schedule.eval_interval` steps.
     quality_probe: Option<Box<dyn QualityProbe<B::InnerBackend>>>,
 }
@@ -95,6 +104,10 @@ impl<B: AutodiffBackend> Run<B> {
                 return Ok(RunOutcome::Stopped { step: self.step() });
             }
         }
+        let step = self.step();
+        for sink in &mut self.sinks {
+            sink.finished(step)?;
+        }
         observer.finished(self.history.last());
         Ok(RunOutcome::Finished)
     }
@@ -102,6 +115,8 @@ impl<B: AutodiffBackend> Run<B> {
     /// Logs one step's metrics, with the run's clock and, on measuring steps, sample quality.
     fn record(&mut self, step: TrainStepMetrics) -> Result<StepMetrics, TrainError> {
         let elapsed_s = self.elapsed();
+        let step_seconds = self.last_step_at.elapsed().as_secs_f64();
+        self.last_step_at = Instant::now();
         let schedule = &self.engine.config().schedule;
         let measure = step.step.is_multiple_of(schedule.eval_interval) || step.step == schedule.steps;
         let quality = if schedule.eval_interval > 0 && measure {
@@ -116,9 +131,12 @@ impl<B: AutodiffBackend> Run<B> {
             wasserstein_estimate: step.wasserstein_estimate,
             gradient_penalty: step.gradient_penalty,
             elapsed_s,
+            steps_per_s: (step_seconds > 0.0).then(|| 1.0 / step_seconds),
             quality,
         };
-        self.metrics.append(&metrics)?;
+        for sink in &mut self.sinks {
+            sink.step(&metrics)?;
+        }
         self.history.push(metrics.clone());
         Ok(metrics)
     }
@@ -139,7 +157,21 @@ impl<B: AutodiffBackend> Run<B> {
             .map_err(|error| TrainError::Quality { step, error })
     }
 
-    /// Writes a checkpoint of the current state and prunes old ones; returns its path.
+    /// Names the device in `summary.json` (e.g. `cpu (flex)`); by default it is burn's
+    /// debug name of the device.
+    pub fn set_device(&mut self, device: impl Into<String>) {
+        self.device = device.into();
+    }
+
+    /// Writes `summary.json` from the metrics so far.
+    pub fn write_summary(&self) -> Result<RunSummary, TrainError> {
+        let summary = RunSummary::of(&self.history, self.engine.config(), &self.device);
+        summary.write(&self.dir.summary())?;
+        Ok(summary)
+    }
+
+    /// Writes a checkpoint of the current state and prunes old ones, then rewrites
+    /// `summary.json`; returns the checkpoint's path.
     pub fn save_checkpoint(&self) -> Result<PathBuf, TrainError> {
         let progress = RunProgress {
             elapsed_s: self.elapsed(),
@@ -153,6 +185,7 @@ impl<B: AutodiffBackend> Run<B> {
             &self.engine.config().model,
         )?;
         prune_checkpoints(&checkpoints, self.engine.config().schedule.keep_checkpoints)?;
+        self.write_summary()?;
         Ok(path)
     }
 
@@ -161,9 +194,9 @@ impl<B: AutodiffBackend> Run<B> {
         self.elapsed_before + self.started.elapsed().as_secs_f64()
     }
 
-    /// Writes the current sample grid and redraws the plots. A plot that cannot be drawn is
-    /// a warning, not a reason to stop training.
-    pub fn write_artifacts(&self, observer: &mut dyn TrainObserver) -> Result<Vec<PathBuf>, TrainError> {
+    /// Writes the current sample grid (to `samples/` and every sink) and redraws the plots,
+    /// PNG and SVG. A plot that cannot be drawn is a warning, not a reason to stop training.
+    pub fn write_artifacts(&mut self, observer: &mut dyn TrainObserver) -> Result<Vec<PathBuf>, TrainError> {
         let pixels = self
             .engine
             .samples(&self.fixed_noise)
@@ -171,18 +204,39 @@ impl<B: AutodiffBackend> Run<B> {
             .convert::<f32>()
             .to_vec::<f32>()
             .map_err(|error| TrainError::TensorRead(format!("{error:?}")))?;
-        let grid = self.dir.sample_grid(self.step());
-        let model = &self.engine.config().model;
-        write_grid(&grid, &pixels, model.channels, model.image_size, GRID_COLUMNS)?;
-        observer.wrote(&grid);
-        let mut written = vec![grid];
-        type Plot = fn(&Path, &[StepMetrics]) -> Result<(), TrainError>;
-        let mut plots: Vec<(PathBuf, Plot)> = vec![(self.dir.loss_plot(), plot_losses)];
-        if self.history.iter().any(|m| m.quality.is_some()) {
-            plots.push((self.dir.quality_plot(), plot_quality));
+        let path = self.dir.sample_grid(self.step());
+        let config = self.engine.config();
+        let (model, logging) = (&config.model, &config.logging);
+        let grid = Grid::tile(
+            &pixels,
+            model.channels,
+            model.image_size,
+            GRID_COLUMNS,
+            logging.grid_scale,
+        )?;
+        let smoothing = logging.smoothing;
+        grid.save(&path)?;
+        observer.wrote(&path);
+        let step = self.step();
+        for sink in &mut self.sinks {
+            sink.grid(step, &grid)?;
         }
-        for (path, plot) in plots {
-            match plot(&path, &self.history) {
+        let mut written = vec![path];
+        let quality = self.history.iter().any(|m| m.quality.is_some());
+        let mut plots = Vec::new();
+        for extension in ["png", "svg"] {
+            plots.push((self.dir.loss_plot().with_extension(extension), false));
+            if quality {
+                plots.push((self.dir.quality_plot().with_extension(extension), true));
+            }
+        }
+        for (path, quality) in plots {
+            let drawn = if quality {
+                plot_quality(&path, &self.history)
+            } else {
+                plot_losses(&path, &self.history, smoothing)
+            };
+            match drawn {
                 Ok(()) => {
                     observer.wrote(&path);
                     written.push(path);

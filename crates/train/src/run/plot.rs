@@ -1,107 +1,299 @@
-//! Loss and quality curves drawn with plotters.
+//! Charts drawn with plotters, as PNG or SVG (by the file's extension): raw values faint
+//! with an exponential moving average on top (TensorBoard's smoothing, debiased), integer
+//! steps on the axis, one colour and legend entry per curve. Text is rendered through
+//! plotters' pure-Rust font path with the bundled DejaVu Sans ([`register_fonts`]).
 
 use std::path::Path;
+use std::sync::Once;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::PlotError;
 use crate::{StepMetrics, TrainError};
 
-/// Pixel size of `plots/losses.png`.
+/// Pixel size of `plots/losses.{png,svg}`.
 const SIZE: (u32, u32) = (1000, 900);
-/// Pixel size of `plots/quality.png`.
+/// Pixel size of `plots/quality.{png,svg}`.
 const QUALITY_SIZE: (u32, u32) = (1000, 450);
 
-/// Draws critic loss, generator loss, Wasserstein estimate and (if present) gradient penalty
-/// against the generator step, one panel each, into a PNG at `path`.
-pub fn plot_losses(path: &Path, records: &[StepMetrics]) -> Result<(), TrainError> {
-    let series: [Series; 4] = [
-        ("critic loss", |m| Some(m.critic_loss), BLUE),
-        ("generator loss", |m| Some(m.generator_loss), RED),
-        ("Wasserstein estimate", |m| Some(m.wasserstein_estimate), GREEN),
-        ("gradient penalty (without λ)", |m| m.gradient_penalty, MAGENTA),
-    ];
-    draw(path, records, &series, (2, 2), SIZE).map_err(|error| TrainError::Plot {
-        path: path.to_path_buf(),
-        error,
-    })
+/// DejaVu Sans (its licence is next to it in `assets/fonts/`).
+static DEJAVU_SANS: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
+
+/// Curve colours, in order (Tableau 10).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+/// Registers the bundled font as plotters' `sans-serif`, once per process.
+fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The bytes are a valid TrueType font (checked by the plot tests); a failure here
+        // would only mean labels without text.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, DEJAVU_SANS);
+    });
 }
 
-/// Draws FD-FMNIST and the Inception Score of the steps that measured them, into a PNG at
-/// `path`.
-pub fn plot_quality(path: &Path, records: &[StepMetrics]) -> Result<(), TrainError> {
-    let series: [Series; 2] = [
-        ("FD-FMNIST (lower is better)", |m| m.quality.map(|q| q.fd_fmnist), BLUE),
-        (
-            "Inception Score (classifier)",
-            |m| m.quality.map(|q| q.inception_score),
-            RED,
-        ),
-    ];
-    draw(path, records, &series, (1, 2), QUALITY_SIZE).map_err(|error| TrainError::Plot {
-        path: path.to_path_buf(),
-        error,
-    })
+/// One named series of `(x, y)` points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curve {
+    /// Legend entry (a run's name); empty for none.
+    pub label: String,
+    /// Points in x order.
+    pub points: Vec<(f64, f64)>,
 }
 
-type Series = (&'static str, fn(&StepMetrics) -> Option<f64>, RGBColor);
+/// One chart: a title and its curves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Panel {
+    /// Caption above the chart.
+    pub title: String,
+    /// The curves, each in its own colour.
+    pub curves: Vec<Curve>,
+}
 
-fn draw(
+/// What the x axis counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XAxis {
+    /// Generator steps (integer labels).
+    Steps,
+    /// Training wall time in seconds.
+    WallTime,
+}
+
+impl XAxis {
+    fn description(self) -> &'static str {
+        match self {
+            Self::Steps => "generator step",
+            Self::WallTime => "wall time (s)",
+        }
+    }
+}
+
+/// TensorBoard's smoothing: an exponential moving average with weight `weight` on the past,
+/// debiased so that the first values are not pulled towards 0.
+pub fn smooth(values: &[f64], weight: f64) -> Vec<f64> {
+    let mut last = 0.0;
+    let mut debias = 1.0;
+    values
+        .iter()
+        .map(|&value| {
+            last = last * weight + (1.0 - weight) * value;
+            debias *= weight;
+            if weight > 0.0 { last / (1.0 - debias) } else { value }
+        })
+        .collect()
+}
+
+/// Draws `panels` in a `(rows, columns)` layout into a PNG or, for a `.svg` path, an SVG of
+/// `size` pixels.
+pub fn draw_panels(
     path: &Path,
-    records: &[StepMetrics],
-    series: &[Series],
+    panels: &[Panel],
     layout: (usize, usize),
     size: (u32, u32),
-) -> Result<(), PlotError> {
-    let root = BitMapBackend::new(path, size).into_drawing_area();
+    x_axis: XAxis,
+    smoothing: f64,
+) -> Result<(), TrainError> {
+    register_fonts();
+    let svg = path
+        .extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("svg"));
+    let result = if svg {
+        draw_on(
+            SVGBackend::new(path, size).into_drawing_area(),
+            panels,
+            layout,
+            x_axis,
+            smoothing,
+        )
+    } else {
+        draw_on(
+            BitMapBackend::new(path, size).into_drawing_area(),
+            panels,
+            layout,
+            x_axis,
+            smoothing,
+        )
+    };
+    result.map_err(|error| TrainError::Plot {
+        path: path.to_path_buf(),
+        error,
+    })
+}
+
+fn draw_on<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    panels: &[Panel],
+    layout: (usize, usize),
+    x_axis: XAxis,
+    smoothing: f64,
+) -> Result<(), PlotError>
+where
+    DB::ErrorType: 'static,
+{
     root.fill(&WHITE)?;
-    let panels = root.split_evenly(layout);
-    let last_step = records.last().map_or(1, |m| m.step).max(1);
-    for ((title, value, color), panel) in series.iter().zip(panels.iter()) {
-        let points: Vec<(f64, f64)> = records
+    let areas = root.split_evenly(layout);
+    for (panel, area) in panels.iter().zip(areas.iter()) {
+        draw_panel(area, panel, x_axis, smoothing)?;
+    }
+    Ok(root.present()?)
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    panel: &Panel,
+    x_axis: XAxis,
+    smoothing: f64,
+) -> Result<(), PlotError>
+where
+    DB::ErrorType: 'static,
+{
+    let finite = |curve: &Curve| -> Vec<(f64, f64)> {
+        curve
+            .points
             .iter()
-            .filter_map(|m| value(m).filter(|v| v.is_finite()).map(|v| (m.step as f64, v)))
-            .collect();
-        let (low, high) = points
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &(_, v)| {
-                (lo.min(v), hi.max(v))
-            });
-        let (low, high) = if points.is_empty() {
-            (0.0, 1.0)
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect()
+    };
+    let curves: Vec<(String, Vec<(f64, f64)>)> = panel.curves.iter().map(|c| (c.label.clone(), finite(c))).collect();
+    let all = curves.iter().flat_map(|(_, points)| points.iter().copied());
+    let (x_max, low, high) = all.fold(
+        (0.0f64, f64::INFINITY, f64::NEG_INFINITY),
+        |(x_max, low, high), (x, y)| (x_max.max(x), low.min(y), high.max(y)),
+    );
+    let (low, high) = if low.is_finite() {
+        let pad = ((high - low) * 0.05).max(1e-6);
+        (low - pad, high + pad)
+    } else {
+        (0.0, 1.0)
+    };
+    let x_max = if x_max > 0.0 { x_max } else { 1.0 };
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..x_max, low..high)?;
+    let integer_label = |x: &f64| {
+        if x.fract() == 0.0 {
+            format!("{x:.0}")
         } else {
-            let pad = ((high - low) * 0.05).max(1e-6);
-            (low - pad, high + pad)
-        };
-        let mut chart = ChartBuilder::on(panel)
-            .caption(*title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..last_step as f64, low..high)?;
-        chart
-            .configure_mesh()
-            .x_desc("generator step")
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+            String::new()
+        }
+    };
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_axis.description()).light_line_style(WHITE.mix(0.0));
+    if x_axis == XAxis::Steps {
+        mesh.x_label_formatter(&integer_label);
+    }
+    mesh.draw()?;
+    let labelled = curves.iter().filter(|(label, _)| !label.is_empty()).count();
+    for (index, (label, points)) in curves.iter().enumerate() {
         if points.is_empty() {
             continue;
         }
-        chart.draw_series(LineSeries::new(points.iter().copied(), color))?;
-        chart.draw_series(points.iter().map(|&point| Circle::new(point, 2, color.filled())))?;
+        let color = PALETTE[index % PALETTE.len()];
+        let ys: Vec<f64> = points.iter().map(|&(_, y)| y).collect();
+        if points.len() < 3 {
+            // Too few points to smooth: markers and a plain line.
+            chart.draw_series(points.iter().map(|&point| Circle::new(point, 3, color.filled())))?;
+        }
+        if smoothing > 0.0 && points.len() >= 3 {
+            chart.draw_series(LineSeries::new(points.iter().copied(), color.mix(0.25)))?;
+        }
+        let smoothed = if points.len() >= 3 { smooth(&ys, smoothing) } else { ys };
+        let line = points.iter().zip(smoothed).map(|(&(x, _), y)| (x, y));
+        let series = chart.draw_series(LineSeries::new(line, color.stroke_width(2)))?;
+        if !label.is_empty() {
+            series
+                .label(label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        }
     }
-    Ok(root.present()?)
+    if labelled > 0 {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 15))
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// The `(step, value)` points of one quantity over `records`.
+fn series(records: &[StepMetrics], value: fn(&StepMetrics) -> Option<f64>) -> Vec<(f64, f64)> {
+    records
+        .iter()
+        .filter_map(|m| value(m).map(|v| (m.step as f64, v)))
+        .collect()
+}
+
+/// The loss panels of one run: critic loss, generator loss, Wasserstein estimate and (if
+/// present) gradient penalty.
+pub fn loss_panels(records: &[StepMetrics]) -> Vec<(&'static str, Vec<(f64, f64)>)> {
+    vec![
+        ("critic loss", series(records, |m| Some(m.critic_loss))),
+        ("generator loss", series(records, |m| Some(m.generator_loss))),
+        (
+            "Wasserstein estimate",
+            series(records, |m| Some(m.wasserstein_estimate)),
+        ),
+        ("gradient penalty (without λ)", series(records, |m| m.gradient_penalty)),
+    ]
+}
+
+/// Draws one run's loss panels against the generator step, smoothed with weight
+/// `smoothing`, into `path` (PNG, or SVG for a `.svg` path).
+pub fn plot_losses(path: &Path, records: &[StepMetrics], smoothing: f64) -> Result<(), TrainError> {
+    let panels = one_curve_panels(loss_panels(records));
+    draw_panels(path, &panels, (2, 2), SIZE, XAxis::Steps, smoothing)
+}
+
+/// Draws FD-FMNIST and the Inception Score of the steps that measured them into `path`.
+pub fn plot_quality(path: &Path, records: &[StepMetrics]) -> Result<(), TrainError> {
+    let panels = one_curve_panels(vec![
+        (
+            "FD-FMNIST (lower is better)",
+            series(records, |m| m.quality.map(|q| q.fd_fmnist)),
+        ),
+        (
+            "Inception Score (classifier)",
+            series(records, |m| m.quality.map(|q| q.inception_score)),
+        ),
+    ]);
+    draw_panels(path, &panels, (1, 2), QUALITY_SIZE, XAxis::Steps, 0.0)
+}
+
+fn one_curve_panels(panels: Vec<(&'static str, Vec<(f64, f64)>)>) -> Vec<Panel> {
+    panels
+        .into_iter()
+        .map(|(title, points)| Panel {
+            title: title.to_owned(),
+            curves: vec![Curve {
+                label: String::new(),
+                points,
+            }],
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn plot_is_a_png_of_the_documented_size() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("losses.png");
-        let records: Vec<StepMetrics> = (1..=20)
+    fn records() -> Vec<StepMetrics> {
+        (1..=20)
             .map(|step| StepMetrics {
                 step,
                 critic_loss: -(step as f64).ln(),
@@ -109,17 +301,50 @@ mod tests {
                 wasserstein_estimate: (step as f64).ln(),
                 gradient_penalty: Some(1.0 / step as f64),
                 elapsed_s: step as f64,
+                steps_per_s: Some(1.0),
                 quality: (step % 5 == 0).then(|| crate::QualityPoint {
                     fd_fmnist: 100.0 / step as f64,
                     inception_score: 1.0 + step as f64 / 5.0,
                     inception_score_std: 0.1,
                 }),
             })
-            .collect();
-        plot_losses(&path, &records).unwrap();
+            .collect()
+    }
+
+    #[test]
+    fn plots_are_pngs_of_the_documented_size_with_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("losses.png");
+        plot_losses(&path, &records(), 0.6).unwrap();
         assert_eq!(image::image_dimensions(&path).unwrap(), SIZE);
         let quality = dir.path().join("quality.png");
-        plot_quality(&quality, &records).unwrap();
+        plot_quality(&quality, &records()).unwrap();
         assert_eq!(image::image_dimensions(&quality).unwrap(), QUALITY_SIZE);
+        // The caption strip above the first panel holds dark text pixels: the bundled font
+        // rendered (without a font there would be only the white background there).
+        let image = image::open(&path).unwrap().to_rgb8();
+        let dark = (0..500)
+            .flat_map(|x| (0..40).map(move |y| (x, y)))
+            .filter(|&(x, y)| image.get_pixel(x, y).0.iter().all(|&c| c < 100))
+            .count();
+        assert!(dark > 50, "{dark} dark pixels in the caption strip");
+    }
+
+    #[test]
+    fn svg_plots_hold_their_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("losses.svg");
+        plot_losses(&path, &records(), 0.6).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
+        assert!(svg.contains("Wasserstein estimate") && svg.contains("generator step"));
+    }
+
+    #[test]
+    fn smoothing_is_tensorboards_debiased_moving_average() {
+        // weight 0.5 on [2, 4]: last = 1, debias 0.5 -> 2; last = 0.5 + 2 = 2.5, debias 0.75 -> 10/3.
+        let smoothed = smooth(&[2.0, 4.0], 0.5);
+        assert!((smoothed[0] - 2.0).abs() < 1e-12 && (smoothed[1] - 10.0 / 3.0).abs() < 1e-12);
+        assert_eq!(smooth(&[1.0, 5.0], 0.0), [1.0, 5.0]);
     }
 }

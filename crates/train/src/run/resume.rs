@@ -7,9 +7,9 @@ use std::time::Instant;
 use burn::tensor::backend::AutodiffBackend;
 use wgan_data::ImageSet;
 
-use super::dir::write_npy;
+use super::dir::{write_atomically, write_npy};
 use super::metrics::{MetricsLog, StepMetrics, read_metrics};
-use super::{GRID_IMAGES, Run, RunDir, RunLock};
+use super::{GRID_IMAGES, Run, RunDir, RunLock, RunSink, TensorBoardSink};
 use crate::checkpoint::{CheckpointError, RunProgress, list_checkpoints, read_checkpoint, restore};
 use crate::{Engine, EngineState, NoiseSource, RunConfig, Stream, TrainError};
 
@@ -53,7 +53,7 @@ impl<B: AutodiffBackend> Run<B> {
             elapsed_s: 0.0,
             fixed_noise,
         };
-        Self::assemble(engine, dir, lock, progress, Vec::new())
+        Self::assemble(engine, dir, lock, progress, Vec::new(), None)
     }
 
     /// Continues the run in `dir` from its newest checkpoint that loads, with `config` (the
@@ -89,8 +89,9 @@ impl<B: AutodiffBackend> Run<B> {
                     rewrite_metrics(&metrics_path, &history)?;
                     let engine = Engine::from_state(config, data, device, state)?;
                     write_config(&dir, engine.config())?;
+                    let step = engine.step();
                     return Ok(Resumed {
-                        run: Self::assemble(engine, dir, lock, progress, history)?,
+                        run: Self::assemble(engine, dir, lock, progress, history, Some(step))?,
                         checkpoint: Some(path),
                         skipped,
                     });
@@ -104,16 +105,24 @@ impl<B: AutodiffBackend> Run<B> {
         })
     }
 
-    /// A run from its parts; `history` is the metrics already logged.
+    /// A run from its parts; `history` is the metrics already logged, `resumed_at` the
+    /// checkpoint's step for a resumed run.
     fn assemble(
         engine: Engine<B>,
         dir: RunDir,
         lock: RunLock,
         progress: RunProgress,
         history: Vec<StepMetrics>,
+        resumed_at: Option<u64>,
     ) -> Result<Self, TrainError> {
+        let mut sinks: Vec<Box<dyn RunSink>> = vec![Box::new(MetricsLog::open(&dir.metrics())?)];
+        if engine.config().logging.tensorboard {
+            let tensorboard = TensorBoardSink::open(&dir.tensorboard_dir(), resumed_at, engine.config())?;
+            sinks.push(Box::new(tensorboard));
+        }
+        let device = format!("{:?}", engine.device());
         Ok(Self {
-            metrics: MetricsLog::open(&dir.metrics())?,
+            sinks,
             engine,
             dir,
             lock,
@@ -121,6 +130,8 @@ impl<B: AutodiffBackend> Run<B> {
             fixed_noise: progress.fixed_noise,
             started: Instant::now(),
             elapsed_before: progress.elapsed_s,
+            last_step_at: Instant::now(),
+            device,
             quality_probe: None,
         })
     }
@@ -129,10 +140,7 @@ impl<B: AutodiffBackend> Run<B> {
 /// Writes the resolved config into the run directory, atomically: a run killed while
 /// writing it keeps the old file or none, never a torn one that `--resume` cannot read.
 fn write_config(dir: &RunDir, config: &RunConfig) -> Result<(), TrainError> {
-    let path = dir.config();
-    let partial = path.with_extension("toml.partial");
-    std::fs::write(&partial, config.to_toml()).map_err(|source| TrainError::io(&partial, source))?;
-    std::fs::rename(&partial, &path).map_err(|source| TrainError::io(&path, source))
+    write_atomically(&dir.config(), config.to_toml().as_bytes())
 }
 
 /// The records of a metrics file up to its first unreadable line (a line torn by a crash).
@@ -148,7 +156,5 @@ fn rewrite_metrics(path: &Path, records: &[StepMetrics]) -> Result<(), TrainErro
         text.push_str(&serde_json::to_string(record).map_err(TrainError::Json)?);
         text.push('\n');
     }
-    let partial = path.with_extension("jsonl.partial");
-    std::fs::write(&partial, text).map_err(|source| TrainError::io(&partial, source))?;
-    std::fs::rename(&partial, path).map_err(|source| TrainError::io(path, source))
+    write_atomically(path, text.as_bytes())
 }
