@@ -260,6 +260,8 @@ fn markdown(rows: &[TableRow]) -> String {
     text
 }
 
+/// CSV for scripts: one number per cell, quality values and their steps in separate
+/// columns, empty where not measured.
 fn csv(rows: &[TableRow]) -> String {
     let quote = |cell: &str| {
         if cell.contains([',', '"', '\n']) {
@@ -268,10 +270,79 @@ fn csv(rows: &[TableRow]) -> String {
             cell.to_owned()
         }
     };
-    let mut text = HEADER.join(",") + "\n";
+    let pair = |point: Option<AtStep>| {
+        point.map_or([String::new(), String::new()], |p| {
+            [p.value.to_string(), p.step.to_string()]
+        })
+    };
+    let mut text = String::from(
+        "run,steps,final_fd_fmnist,final_fd_fmnist_step,best_fd_fmnist,best_fd_fmnist_step,\
+         final_inception_score,final_inception_score_step,best_inception_score,best_inception_score_step,\
+         steps_per_s,wall_time_s,device\n",
+    );
     for row in rows {
-        let cells: Vec<String> = row.cells().iter().map(|cell| quote(cell)).collect();
+        let mut cells = vec![quote(&row.run), row.steps.to_string()];
+        for point in [
+            row.final_fd_fmnist,
+            row.best_fd_fmnist,
+            row.final_inception_score,
+            row.best_inception_score,
+        ] {
+            cells.extend(pair(point));
+        }
+        cells.extend([
+            row.steps_per_s.to_string(),
+            row.wall_time_s.to_string(),
+            quote(&row.device),
+        ]);
         text.push_str(&(cells.join(",") + "\n"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> TableRow {
+        TableRow {
+            run: "lambda-10".into(),
+            steps: 600,
+            final_fd_fmnist: Some(AtStep { step: 600, value: 12.5 }),
+            best_fd_fmnist: Some(AtStep {
+                step: 500,
+                value: 11.25,
+            }),
+            final_inception_score: Some(AtStep { step: 600, value: 6.0 }),
+            best_inception_score: Some(AtStep { step: 600, value: 6.0 }),
+            steps_per_s: 0.5,
+            wall_time_s: 1200.0,
+            device: "cpu (flex)".into(),
+        }
+    }
+
+    #[test]
+    fn tables_show_each_value_with_its_step() {
+        let markdown = markdown(&[row()]);
+        let line = markdown.lines().nth(2).unwrap();
+        assert_eq!(
+            line,
+            "| lambda-10 | 600 | 12.500 (step 600) | 11.250 (step 500) | 6.000 (step 600) | 6.000 (step 600) | 0.500 | 1200.0 | cpu (flex) |"
+        );
+        let csv = csv(&[row()]);
+        let (header, line) = (csv.lines().next().unwrap(), csv.lines().nth(1).unwrap());
+        assert_eq!(header.split(',').count(), line.split(',').count());
+        assert_eq!(line, "lambda-10,600,12.5,600,11.25,500,6,600,6,600,0.5,1200,cpu (flex)");
+    }
+
+    #[test]
+    fn chart_paths_and_run_names() {
+        assert_eq!(
+            chart_path(Path::new("out/ab.svg"), "fd_fmnist"),
+            Path::new("out/ab-fd_fmnist.svg")
+        );
+        assert_eq!(chart_path(Path::new("ab"), "gp"), Path::new("ab-gp.png"));
+        let names = run_names(&["a/run".into(), "b/run".into(), "c/other".into()]);
+        assert_eq!(names, ["a/run", "b/run", "other"]);
+    }
 }
