@@ -90,6 +90,15 @@ fn errors_name_the_field() {
             "schedule.steps: must be at least 1",
         ),
         ("preset = \"wgan\"\n[model]\nimage_size = 30", "model.image_size:"),
+        (
+            "preset = \"wgan\"\n[logging]\ngrid_scale = 17",
+            "logging.grid_scale: must be 1 to 16",
+        ),
+        (
+            "preset = \"wgan\"\n[logging]\nsmoothing = 1.0",
+            "logging.smoothing: must be in [0, 1)",
+        ),
+        ("preset = \"wgan\"\n[logging]\nwandb = true", "unknown field `wandb`"),
         ("preset = \"wgan\"\nsurprise = 1", "unknown field `surprise`"),
         ("[model]\ndim = 3", "preset: missing"),
         ("preset = \"dcgan\"", "preset: expected \"wgan\" or \"wgan-gp\""),
