@@ -91,29 +91,23 @@ fn sample_grids_scale_by_an_integer_factor() {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert!(wgan(&args).status.success());
     let out = dir.path().join("big");
-    let output = wgan(&[
-        "sample",
-        "--from",
-        run.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--scale",
-        "3",
-    ]);
+    let sample = |scale: &str| {
+        wgan(&[
+            "sample",
+            "--from",
+            run.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--scale",
+            scale,
+        ])
+    };
+    let output = sample("3");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let side = 3 * (8 * 34 + 2);
     assert_eq!(
         image::image_dimensions(dir.path().join("big.png")).unwrap(),
         (side, side)
     );
-    let output = wgan(&[
-        "sample",
-        "--from",
-        run.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--scale",
-        "0",
-    ]);
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(sample("0").status.code(), Some(1));
 }

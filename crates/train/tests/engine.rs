@@ -1,6 +1,8 @@
 //! The training loop: each step updates only its own network, clipping holds, and a small
 //! WGAN-GP provably learns a fixed family of images.
 
+mod common;
+
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Tensor, TensorData};
 use wgan_data::{ImageSet, Pixels};
@@ -38,16 +40,7 @@ fn squares(copies: usize) -> (ImageSet, Vec<Vec<f32>>) {
 
 /// A tiny config for 16×16 images.
 fn tiny_config(variant: Variant) -> RunConfig {
-    let mut config = RunConfig::preset(variant);
-    config.seed = 3;
-    config.model.dim = 8;
-    config.model.latent_dim = 16;
-    config.model.image_size = 16;
-    config.model.generator_widths = vec![2, 1];
-    config.model.critic_widths = vec![1, 2];
-    config.data.batch_size = 16;
-    config.schedule.eval_interval = 0;
-    config
+    common::small_config(variant, 3, 8, 16, 16)
 }
 
 /// An engine on 64 squares: no run directory.

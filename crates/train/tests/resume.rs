@@ -12,19 +12,11 @@ type Ad = Autodiff<Flex>;
 const HALF: u64 = 4;
 
 fn config(variant: Variant, steps: u64) -> RunConfig {
-    let mut config = RunConfig::preset(variant);
-    config.seed = 11;
-    config.model.dim = 4;
-    config.model.latent_dim = 8;
-    config.model.image_size = 16;
-    config.model.generator_widths = vec![2, 1];
-    config.model.critic_widths = vec![1, 2];
-    config.data.batch_size = 8;
+    let mut config = common::small_config(variant, 11, 4, 8, 8);
     config.schedule.steps = steps;
     config.schedule.checkpoint_interval = HALF;
     config.schedule.sample_interval = 1000;
     config.schedule.keep_checkpoints = 2;
-    config.schedule.eval_interval = 0;
     config
 }
 

@@ -54,18 +54,10 @@ fn written_events_read_back() {
 }
 
 fn config() -> RunConfig {
-    let mut config = RunConfig::preset(Variant::WganGp);
-    config.seed = 3;
-    config.model.dim = 4;
-    config.model.latent_dim = 8;
-    config.model.image_size = 16;
-    config.model.generator_widths = vec![2, 1];
-    config.model.critic_widths = vec![1, 2];
-    config.data.batch_size = 8;
+    let mut config = common::small_config(Variant::WganGp, 3, 4, 8, 8);
     config.schedule.steps = 8;
     config.schedule.checkpoint_interval = 4;
     config.schedule.sample_interval = 2;
-    config.schedule.eval_interval = 0;
     config.logging.grid_scale = 2;
     config
 }

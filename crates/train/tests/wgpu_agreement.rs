@@ -35,16 +35,8 @@ const WEIGHT_TOLERANCE: f64 = 0.01;
 const GENERATOR_STEPS: usize = 2;
 
 fn config(variant: Variant) -> RunConfig {
-    let mut config = RunConfig::preset(variant);
-    config.seed = 5;
-    config.model.dim = 8;
-    config.model.latent_dim = 16;
-    config.model.image_size = 16;
-    config.model.generator_widths = vec![2, 1];
-    config.model.critic_widths = vec![1, 2];
-    config.data.batch_size = 8;
+    let mut config = common::small_config(variant, 5, 8, 16, 8);
     config.schedule.steps = GENERATOR_STEPS as u64;
-    config.schedule.eval_interval = 0;
     for optimizer in [&mut config.optimizer.critic, &mut config.optimizer.generator] {
         *optimizer = match *optimizer {
             OptimizerConfig::Adam { beta1, beta2, .. } => OptimizerConfig::Adam {

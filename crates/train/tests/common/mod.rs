@@ -6,7 +6,24 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use wgan_data::{ImageSet, Pixels};
-use wgan_train::Engine;
+use wgan_model::Variant;
+use wgan_train::{Engine, RunConfig};
+
+/// The `variant` preset shrunk for 16×16 images: DIM `dim`, z of length `latent_dim`, one
+/// stage each way (generator widths [2, 1], critic [1, 2]), batches of `batch_size`, quality
+/// measurements off, every stream from `seed`.
+pub fn small_config(variant: Variant, seed: u64, dim: usize, latent_dim: usize, batch_size: usize) -> RunConfig {
+    let mut config = RunConfig::preset(variant);
+    config.seed = seed;
+    config.model.dim = dim;
+    config.model.latent_dim = latent_dim;
+    config.model.image_size = 16;
+    config.model.generator_widths = vec![2, 1];
+    config.model.critic_widths = vec![1, 2];
+    config.data.batch_size = batch_size;
+    config.schedule.eval_interval = 0;
+    config
+}
 
 /// 64 distinct 16×16 images with pixels in [−1, 1].
 pub fn distinct_images() -> ImageSet {
