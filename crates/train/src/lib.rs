@@ -38,6 +38,6 @@ pub use optimizer::{NetworkOptimizer, OptimizerConfig};
 pub use run::{
     AtStep, CONFIG_TAG, Curve, GRID_BORDER, GRID_IMAGES, Grid, LOCK_FILE, MetricsLog, Panel, QualityError,
     QualityPoint, QualityProbe, Resumed, Run, RunDir, RunLock, RunOutcome, RunSink, RunSummary, SAMPLES_TAG, Silent,
-    StepMetrics, TensorBoardSink, TrainObserver, XAxis, config_sha256, draw_panels, loss_panels, plot_losses,
-    plot_quality, read_metrics, read_npy, smooth, write_grid, write_npy,
+    StepMetrics, TensorBoardSink, TrainObserver, XAxis, config_sha256, draw_panels, plot_losses, plot_quality,
+    plot_run, read_metrics, read_npy, smooth, write_grid, write_npy,
 };

@@ -1,7 +1,7 @@
 //! `wgan plot RUN_DIR`: redraw the plots from the metrics log.
 
 use anyhow::Context;
-use wgan_train::{RunDir, plot_losses, plot_quality, read_metrics};
+use wgan_train::{RunDir, plot_run, read_metrics};
 
 use crate::UserError;
 use crate::args::PlotArgs;
@@ -20,16 +20,9 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(run_dir.plots_dir())
         .with_context(|| format!("creating {}", run_dir.plots_dir().display()))?;
-    let quality = records.iter().any(|m| m.quality.is_some());
-    for extension in ["png", "svg"] {
-        let losses = run_dir.loss_plot().with_extension(extension);
-        plot_losses(&losses, &records, smoothing)?;
-        println!("{}", losses.display());
-        if quality {
-            let path = run_dir.quality_plot().with_extension(extension);
-            plot_quality(&path, &records)?;
-            println!("{}", path.display());
-        }
+    for (path, drawn) in plot_run(&run_dir, &records, smoothing) {
+        drawn?;
+        println!("{}", path.display());
     }
     Ok(())
 }

@@ -29,7 +29,7 @@ pub use grid::{GRID_BORDER, Grid, write_grid};
 pub use lock::{LOCK_FILE, RunLock};
 pub use metrics::{MetricsLog, QualityPoint, StepMetrics, read_metrics};
 pub use observer::{Silent, TrainObserver};
-pub use plot::{Curve, Panel, XAxis, draw_panels, loss_panels, plot_losses, plot_quality, smooth};
+pub use plot::{Curve, Panel, XAxis, draw_panels, plot_losses, plot_quality, plot_run, smooth};
 pub use quality_probe::{QualityError, QualityProbe};
 pub use resume::Resumed;
 pub use sink::{CONFIG_TAG, RunSink, SAMPLES_TAG, TensorBoardSink};
@@ -222,20 +222,7 @@ impl<B: AutodiffBackend> Run<B> {
             sink.grid(step, &grid)?;
         }
         let mut written = vec![path];
-        let quality = self.history.iter().any(|m| m.quality.is_some());
-        let mut plots = Vec::new();
-        for extension in ["png", "svg"] {
-            plots.push((self.dir.loss_plot().with_extension(extension), false));
-            if quality {
-                plots.push((self.dir.quality_plot().with_extension(extension), true));
-            }
-        }
-        for (path, quality) in plots {
-            let drawn = if quality {
-                plot_quality(&path, &self.history)
-            } else {
-                plot_losses(&path, &self.history, smoothing)
-            };
+        for (path, drawn) in plot_run(&self.dir, &self.history, smoothing) {
             match drawn {
                 Ok(()) => {
                     observer.wrote(&path);

@@ -3,14 +3,14 @@
 //! steps on the axis, one colour and legend entry per curve. Text is rendered through
 //! plotters' pure-Rust font path with the bundled DejaVu Sans ([`register_fonts`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::PlotError;
-use crate::{StepMetrics, TrainError};
+use crate::{RunDir, StepMetrics, TrainError};
 
 /// Pixel size of `plots/losses.{png,svg}`.
 const SIZE: (u32, u32) = (1000, 900);
@@ -241,7 +241,7 @@ fn series(records: &[StepMetrics], value: fn(&StepMetrics) -> Option<f64>) -> Ve
 
 /// The loss panels of one run: critic loss, generator loss, Wasserstein estimate and (if
 /// present) gradient penalty.
-pub fn loss_panels(records: &[StepMetrics]) -> Vec<(&'static str, Vec<(f64, f64)>)> {
+fn loss_panels(records: &[StepMetrics]) -> Vec<(&'static str, Vec<(f64, f64)>)> {
     vec![
         ("critic loss", series(records, |m| Some(m.critic_loss))),
         ("generator loss", series(records, |m| Some(m.generator_loss))),
@@ -273,6 +273,25 @@ pub fn plot_quality(path: &Path, records: &[StepMetrics]) -> Result<(), TrainErr
         ),
     ]);
     draw_panels(path, &panels, (1, 2), QUALITY_SIZE, XAxis::Steps, 0.0)
+}
+
+/// Draws a run's plots into `dir`'s `plots/` as PNG and SVG: the losses (smoothed with
+/// weight `smoothing`) and, if any record measured quality, FD-FMNIST and IS. Returns each
+/// file's path with whether it could be drawn.
+pub fn plot_run(dir: &RunDir, records: &[StepMetrics], smoothing: f64) -> Vec<(PathBuf, Result<(), TrainError>)> {
+    let quality = records.iter().any(|m| m.quality.is_some());
+    let mut drawn = Vec::new();
+    for extension in ["png", "svg"] {
+        let losses = dir.loss_plot().with_extension(extension);
+        let result = plot_losses(&losses, records, smoothing);
+        drawn.push((losses, result));
+        if quality {
+            let path = dir.quality_plot().with_extension(extension);
+            let result = plot_quality(&path, records);
+            drawn.push((path, result));
+        }
+    }
+    drawn
 }
 
 fn one_curve_panels(panels: Vec<(&'static str, Vec<(f64, f64)>)>) -> Vec<Panel> {
