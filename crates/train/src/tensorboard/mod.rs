@@ -286,24 +286,17 @@ pub fn keep_events_through(dir: &Path, step: Option<u64>) -> Result<(), TrainErr
     for path in event_files(dir)? {
         let bytes = std::fs::read(&path).map_err(|source| TrainError::io(&path, source))?;
         let (records, end) = parse(&bytes);
-        let mut keep = end;
-        for record in &records {
-            let event = Event::decode(record.data).ok();
-            let version = matches!(
-                event.as_ref().and_then(|e| e.what.as_ref()),
-                Some(EventKind::FileVersion(_))
-            );
-            let after = match (event, step) {
-                (None, _) => true,
-                (Some(_), _) if version => false,
-                (Some(_), None) => true,
-                (Some(event), Some(step)) => event.step > step as i64,
-            };
-            if after {
-                keep = record.offset;
-                break;
-            }
-        }
+        // Kept: each file's version record, and events up to `step`; the first record
+        // that is neither (or does not decode) is where the file is cut.
+        let kept = |data: &[u8]| match Event::decode(data) {
+            Err(_) => false,
+            Ok(event) if matches!(event.what, Some(EventKind::FileVersion(_))) => true,
+            Ok(event) => step.is_some_and(|step| event.step <= step as i64),
+        };
+        let keep = records
+            .iter()
+            .find(|record| !kept(record.data))
+            .map_or(end, |record| record.offset);
         if keep < bytes.len() {
             let file = OpenOptions::new()
                 .write(true)
