@@ -33,7 +33,8 @@ pub enum Command {
     /// The Fashion-MNIST classifier behind `wgan eval`.
     #[command(subcommand)]
     Classifier(ClassifierCommand),
-    /// Measure sample quality: FD-FMNIST and the classifier Inception Score.
+    /// Measure sample quality: FD-FMNIST, the classifier Inception Score, KID, precision and
+    /// recall.
     Eval(EvalArgs),
     /// Time training steps: median seconds per generator step and where the time goes.
     Bench(BenchArgs),
@@ -143,8 +144,8 @@ pub enum ClassifierCommand {
 /// `wgan classifier train`.
 #[derive(Debug, Args)]
 pub struct ClassifierTrainArgs {
-    /// Directory to save the classifier in (replaced if it exists).
-    #[arg(long, value_name = "PATH", default_value = wgan_eval::DEFAULT_CLASSIFIER_PATH)]
+    /// The safetensors file to save the classifier in (replaced if it exists).
+    #[arg(long, value_name = "FILE", default_value = wgan_eval::DEFAULT_CLASSIFIER_PATH)]
     pub out: PathBuf,
     /// Directory with the Fashion-MNIST IDX files (default: the standard search).
     #[arg(long, value_name = "DIR")]
@@ -164,25 +165,62 @@ pub struct ClassifierTrainArgs {
     pub device: DeviceArgs,
 }
 
+/// `--weights`: which of a checkpoint's generators to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WeightsArg {
+    /// G_ema when the checkpoint has one, else the trained generator.
+    Auto,
+    /// The trained generator.
+    Raw,
+    /// G_ema.
+    Ema,
+    /// G_ema's weights with the trained generator's BatchNorm statistics.
+    EmaRawBn,
+}
+
+impl From<WeightsArg> for wgan_train::Weights {
+    fn from(weights: WeightsArg) -> Self {
+        match weights {
+            WeightsArg::Auto => Self::Auto,
+            WeightsArg::Raw => Self::Raw,
+            WeightsArg::Ema => Self::Ema,
+            WeightsArg::EmaRawBn => Self::EmaRawBatchNorm,
+        }
+    }
+}
+
 /// `wgan eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// A run directory (its newest usable checkpoint) or one checkpoint directory.
-    #[arg(long, value_name = "RUN_DIR|CHECKPOINT", required_unless_present = "train_images")]
+    #[arg(long, value_name = "RUN_DIR|CHECKPOINT", required_unless_present_any = ["train_images", "images"])]
     pub from: Option<PathBuf>,
+    /// Which generator: `auto` (G_ema when the checkpoint has one, else the trained
+    /// generator), `raw`, `ema`, or `ema-raw-bn` (G_ema's weights with the trained generator's
+    /// BatchNorm statistics, for comparison).
+    #[arg(long, value_enum, default_value_t = WeightsArg::Auto)]
+    pub weights: WeightsArg,
     /// Measure the first --samples images of the Fashion-MNIST training set instead of a
     /// generator: the score of real data, the best a generator can hope for.
-    #[arg(long, conflicts_with = "from")]
+    #[arg(long, conflicts_with_all = ["from", "images"])]
     pub train_images: bool,
-    /// Number of generated samples (or training images).
-    #[arg(long, default_value_t = wgan_eval::DEFAULT_SAMPLES)]
-    pub samples: usize,
-    /// The classifier directory written by `wgan classifier train`.
-    #[arg(long, value_name = "PATH", default_value = wgan_eval::DEFAULT_CLASSIFIER_PATH)]
-    pub classifier: PathBuf,
+    /// Measure the images in a NumPy file instead of a generator: `[N, 1, 32, 32]` (or
+    /// `[N, 32, 32]`) float32 in [-1, 1], as `wgan sample` writes; samples from any framework.
+    #[arg(long, value_name = "FILE.npy", conflicts_with = "from")]
+    pub images: Option<PathBuf>,
+    /// Number of generated samples (or training images; all of --images by default).
+    #[arg(long)]
+    pub samples: Option<usize>,
+    /// A classifier file instead of the shipped reference (numbers are then not on the
+    /// reference scale).
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub classifier: Option<PathBuf>,
     /// Directory with the Fashion-MNIST IDX files (default: the standard search).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// Also write the measured images' features, `[N, 256]` float32, to this NumPy file.
+    #[arg(long, value_name = "FILE.npy")]
+    pub save_features: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
@@ -197,6 +235,11 @@ pub struct SampleArgs {
     /// A run directory (its newest usable checkpoint) or one checkpoint directory.
     #[arg(long, value_name = "RUN_DIR|CHECKPOINT")]
     pub from: PathBuf,
+    /// Which generator: `auto` (G_ema when the checkpoint has one, else the trained
+    /// generator), `raw`, `ema`, or `ema-raw-bn` (G_ema's weights with the trained generator's
+    /// BatchNorm statistics, for comparison).
+    #[arg(long, value_enum, default_value_t = WeightsArg::Auto)]
+    pub weights: WeightsArg,
     /// Number of samples.
     #[arg(long, default_value_t = 64)]
     pub n: usize,
@@ -220,6 +263,11 @@ pub struct ExportArgs {
     /// A run directory (its newest usable checkpoint) or one checkpoint directory.
     #[arg(long, value_name = "RUN_DIR|CHECKPOINT")]
     pub from: PathBuf,
+    /// Which generator: `auto` (G_ema when the checkpoint has one, else the trained
+    /// generator), `raw`, `ema`, or `ema-raw-bn` (G_ema's weights with the trained generator's
+    /// BatchNorm statistics, for comparison).
+    #[arg(long, value_enum, default_value_t = WeightsArg::Auto)]
+    pub weights: WeightsArg,
     /// The safetensors file to write, e.g. generator.safetensors.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

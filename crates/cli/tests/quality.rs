@@ -15,7 +15,7 @@ fn classifier_eval_and_eval_interval_work_end_to_end() {
     let data_arg = data.to_str().unwrap();
 
     // Without a classifier, quality measurement says how to get one.
-    let classifier = dir.path().join("classifier");
+    let classifier = dir.path().join("classifier.safetensors");
     let run = dir.path().join("run");
     let mut args = smoke_train_args(&run, &data);
     args.extend([
@@ -51,7 +51,8 @@ fn classifier_eval_and_eval_interval_work_end_to_end() {
     stderr_with_code(&output, 0);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("test accuracy"), "{stdout}");
-    assert!(classifier.join("classifier.bin").is_file() && classifier.join("classifier.json").is_file());
+    assert!(classifier.is_file());
+    assert!(stdout.contains("NOT the reference classifier"), "{stdout}");
 
     // Training measures every 10 steps, logs the numbers and draws them.
     stderr_with_code(&wgan(&args), 0);
@@ -90,9 +91,18 @@ fn classifier_eval_and_eval_interval_work_end_to_end() {
     assert!(report["fd_fmnist"].as_f64().unwrap() >= 0.0, "{report}");
     let score = report["inception_score"].as_f64().unwrap();
     assert!((1.0..=10.0).contains(&score), "{report}");
+    for key in ["kid", "kid_std", "precision", "recall"] {
+        assert!(report[key].as_f64().is_some_and(f64::is_finite), "{key}: {report}");
+    }
+    assert_eq!(report["reference_classifier"], false, "{report}");
+    assert_eq!(report["weights"], "raw", "{report}");
+    let kid_logged = metrics
+        .lines()
+        .any(|line| line.contains("\"kid\"") && line.contains("\"recall\""));
+    assert!(kid_logged, "metrics.jsonl has no KID / recall");
 
     // A damaged classifier is refused by name.
-    std::fs::write(classifier.join("classifier.bin"), b"not a network").unwrap();
+    std::fs::write(&classifier, b"not a network").unwrap();
     let output = wgan(&[
         "eval",
         "--from",
@@ -103,5 +113,8 @@ fn classifier_eval_and_eval_interval_work_end_to_end() {
         data_arg,
     ]);
     let stderr = stderr_with_code(&output, 1);
-    assert!(stderr.contains("classifier.bin: SHA-256 mismatch"), "{stderr}");
+    assert!(
+        stderr.contains("classifier.safetensors: not a safetensors file"),
+        "{stderr}"
+    );
 }

@@ -54,7 +54,7 @@ impl Default for ClassifierConfig {
 /// One conv → ReLU → max-pool block; halves the side length.
 #[derive(Module, Debug)]
 pub struct ConvBlock<B: Backend> {
-    conv: Conv2d<B>,
+    pub(crate) conv: Conv2d<B>,
     pool: MaxPool2d,
 }
 
@@ -75,10 +75,10 @@ impl<B: Backend> ConvBlock<B> {
 /// The feature classifier.
 #[derive(Module, Debug)]
 pub struct Classifier<B: Backend> {
-    stem: Conv2d<B>,
-    blocks: Vec<ConvBlock<B>>,
-    features: Linear<B>,
-    logits: Linear<B>,
+    pub(crate) stem: Conv2d<B>,
+    pub(crate) blocks: Vec<ConvBlock<B>>,
+    pub(crate) features: Linear<B>,
+    pub(crate) logits: Linear<B>,
 }
 
 impl<B: Backend> Classifier<B> {

@@ -5,6 +5,7 @@
 //! parts, as in Salimans et al. 2016. It lies in [1, number of classes].
 
 use crate::EvalError;
+use crate::moments::mean_and_std;
 
 /// Mean and population standard deviation of the score over the splits.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -58,15 +59,11 @@ pub fn inception_score(probabilities: &[f32], classes: usize, splits: usize) -> 
             mean_kl.exp()
         })
         .collect();
-    let mean = scores.iter().sum::<f64>() / splits as f64;
-    let variance = scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / splits as f64;
+    let (mean, std) = mean_and_std(&scores);
     if !mean.is_finite() {
         return Err(EvalError::NonFinite("Inception Score"));
     }
-    Ok(InceptionScore {
-        mean,
-        std: variance.sqrt(),
-    })
+    Ok(InceptionScore { mean, std })
 }
 
 #[cfg(test)]

@@ -5,7 +5,11 @@
 //!   noise from the fixed-noise stream of [`EVAL_NOISE_SEED`], so every run and checkpoint is
 //!   measured on the same noise.
 //! - Features: the classifier's penultimate layer; statistics in f64.
+//! - FD: Gaussians fitted to all samples and all reference images.
 //! - IS: classifier probabilities, [`IS_SPLITS`] splits, mean ± std.
+//! - KID: disjoint subsets of [`crate::KID_SUBSET_SIZE`] in order, mean ± std.
+//! - Precision and recall: k-NN manifolds with k = [`crate::NEAREST_NEIGHBOURS`] over all
+//!   samples and all reference images.
 
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
@@ -13,7 +17,10 @@ use serde::{Deserialize, Serialize};
 use wgan_data::ImageSet;
 use wgan_model::Generator;
 
-use crate::{CLASSES, Classifier, EvalError, Gaussian, InceptionScore, frechet_distance, inception_score};
+use crate::{
+    CLASSES, Classifier, EvalError, FeatureSet, Gaussian, InceptionScore, KernelDistance, NEAREST_NEIGHBOURS,
+    PrecisionRecall, frechet_distance, inception_score, kernel_inception_distance, manifold_radii, precision_recall,
+};
 
 /// Samples per measurement unless told otherwise (the size of the reference set).
 pub const DEFAULT_SAMPLES: usize = 10_000;
@@ -31,6 +38,10 @@ pub struct Quality {
     pub fd_fmnist: f64,
     /// Classifier-based Inception Score.
     pub inception_score: InceptionScore,
+    /// Kernel Inception Distance to the reference set in the same features.
+    pub kid: KernelDistance,
+    /// Precision and recall against the reference set.
+    pub precision_recall: PrecisionRecall,
     /// Images measured.
     pub samples: usize,
 }
@@ -62,6 +73,9 @@ pub struct QualityMeter<B: Backend> {
     feature_dim: usize,
     image_size: usize,
     reference: Gaussian,
+    reference_features: FeatureSet,
+    /// Squared k-NN radii of the reference features.
+    reference_radii: Vec<f64>,
     device: B::Device,
 }
 
@@ -74,8 +88,11 @@ impl<B: Backend> QualityMeter<B> {
         device: &B::Device,
     ) -> Result<Self, EvalError> {
         let (features, _) = classify(&classifier, &reference.unit_pixels(), reference.size(), device);
+        let reference_features = FeatureSet::new(&features, feature_dim)?;
         Ok(Self {
             reference: Gaussian::fit(&features, feature_dim)?,
+            reference_radii: manifold_radii(&reference_features, NEAREST_NEIGHBOURS)?,
+            reference_features,
             classifier,
             feature_dim,
             image_size: reference.size(),
@@ -83,8 +100,15 @@ impl<B: Backend> QualityMeter<B> {
         })
     }
 
-    /// FD and IS of `pixels`, `[N, 1, size, size]` row-major in [-1, 1].
+    /// Every metric of `pixels`, `[N, 1, size, size]` row-major in [-1, 1].
     pub fn measure_images(&self, pixels: &[f32]) -> Result<Quality, EvalError> {
+        let (features, probabilities) = self.classify(pixels)?;
+        self.measure_features(&features, &probabilities)
+    }
+
+    /// Features `[N, feature_dim]` and class probabilities `[N, 10]` of `pixels`,
+    /// `[N, 1, size, size]` row-major in [-1, 1].
+    pub fn classify(&self, pixels: &[f32]) -> Result<(Vec<f32>, Vec<f32>), EvalError> {
         let image = self.image_size * self.image_size;
         if pixels.is_empty() || !pixels.len().is_multiple_of(image) {
             return Err(EvalError::Shape(format!(
@@ -94,16 +118,23 @@ impl<B: Backend> QualityMeter<B> {
                 self.image_size
             )));
         }
-        let (features, probabilities) = classify(&self.classifier, pixels, self.image_size, &self.device);
-        let samples = Gaussian::fit(&features, self.feature_dim)?;
+        Ok(classify(&self.classifier, pixels, self.image_size, &self.device))
+    }
+
+    /// Every metric of samples with `features` `[N, feature_dim]` and `probabilities` `[N, 10]`.
+    pub fn measure_features(&self, features: &[f32], probabilities: &[f32]) -> Result<Quality, EvalError> {
+        let samples = FeatureSet::new(features, self.feature_dim)?;
+        let gaussian = Gaussian::fit(features, self.feature_dim)?;
         Ok(Quality {
-            fd_fmnist: frechet_distance(&samples, &self.reference)?,
-            inception_score: inception_score(&probabilities, CLASSES, IS_SPLITS)?,
-            samples: pixels.len() / image,
+            fd_fmnist: frechet_distance(&gaussian, &self.reference)?,
+            inception_score: inception_score(probabilities, CLASSES, IS_SPLITS)?,
+            kid: kernel_inception_distance(&samples, &self.reference_features)?,
+            precision_recall: precision_recall(&samples, &self.reference_features, &self.reference_radii)?,
+            samples: samples.len(),
         })
     }
 
-    /// FD and IS of `count` samples of `generator` (latent size `latent_dim`).
+    /// Every metric of `count` samples of `generator` (latent size `latent_dim`).
     pub fn measure_generator(
         &self,
         generator: &Generator<B>,
@@ -132,6 +163,10 @@ impl<B: Backend> wgan_train::QualityProbe<B> for QualityMeter<B> {
             fd_fmnist: quality.fd_fmnist,
             inception_score: quality.inception_score.mean,
             inception_score_std: quality.inception_score.std,
+            kid: Some(quality.kid.mean),
+            kid_std: Some(quality.kid.std),
+            precision: Some(quality.precision_recall.precision),
+            recall: Some(quality.precision_recall.recall),
         })
     }
 }

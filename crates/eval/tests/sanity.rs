@@ -3,11 +3,12 @@
 //! The checks on real images train a small classifier on part of the Fashion-MNIST training
 //! set (about a minute) and skip, saying so, when the Debian package's files are absent.
 
-use std::path::PathBuf;
+mod common;
 
 use burn::backend::{Autodiff, Flex};
+use common::real;
 use rand::{Rng, SeedableRng};
-use wgan_data::{DatasetSources, ImageSet, SYSTEM_DATASET_DIR, Split, load_image_set};
+use wgan_data::{ImageSet, SYSTEM_DATASET_DIR, Split};
 use wgan_eval::{
     CLASSES, Classifier, ClassifierConfig, ClassifierTraining, Gaussian, QualityMeter, classify, frechet_distance,
     inception_score, train_classifier,
@@ -57,17 +58,6 @@ fn fd_of_a_set_with_itself_is_zero_and_fd_is_symmetric() {
     assert!(ab > 1e-3 * scale, "different sets are apart: {ab}");
     assert!((ab - ba).abs() <= 1e-9 * scale, "FD(A, B) = {ab}, FD(B, A) = {ba}");
     println!("FD(A, A) = {same:.2e}, FD(A, B) = {ab:.9}, FD(B, A) = {ba:.9} (tr Σ_A + tr Σ_B = {scale:.4})");
-}
-
-/// The real Fashion-MNIST split at 32×32, or `None` when the files are not installed.
-fn real(split: Split) -> Option<ImageSet> {
-    let sources = DatasetSources {
-        explicit: None,
-        search_dirs: vec![PathBuf::from(SYSTEM_DATASET_DIR)],
-        download: None,
-    };
-    let files = sources.locate(split).ok()?;
-    Some(load_image_set(&files, Some([28, 28]), 32).unwrap())
 }
 
 fn subset(set: &ImageSet, range: std::ops::Range<usize>) -> ImageSet {

@@ -95,6 +95,11 @@ impl<B: Backend> Generator<B> {
         activation::tanh(conv2d(&self.output, upsample_bilinear_2x(x)))
     }
 
+    /// Every BatchNorm layer, input side first.
+    pub fn batch_norms_mut(&mut self) -> impl Iterator<Item = &mut BatchNorm<B>> {
+        std::iter::once(&mut self.project_norm).chain(self.blocks.iter_mut().map(|block| &mut block.norm))
+    }
+
     /// Like [`Generator::forward`], but checks the noise shape first.
     pub fn try_forward(&self, noise: Tensor<B, 2>) -> Result<Tensor<B, 4>, ModelError> {
         let dims = noise.dims();

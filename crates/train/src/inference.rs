@@ -10,9 +10,36 @@ use burn::tensor::{Tensor, TensorData};
 use wgan_model::{Generator, ModelConfig};
 
 use crate::checkpoint::{
-    CHECKPOINT_FILES, CheckpointError, CheckpointState, list_checkpoints, load_module, read_checkpoint,
+    CHECKPOINT_FILES, CheckpointError, CheckpointState, EMA_FILE, list_checkpoints, load_module, read_checkpoint,
 };
-use crate::{NoiseSource, RunDir, Stream, TrainError};
+use crate::{NoiseSource, RunDir, Stream, TrainError, blend_generator};
+
+/// Which of a checkpoint's generators to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Weights {
+    /// G_ema when the checkpoint has one, else the trained generator.
+    #[default]
+    Auto,
+    /// The trained generator.
+    Raw,
+    /// G_ema (an error if the checkpoint has none).
+    Ema,
+    /// G_ema's weights with the trained generator's BatchNorm statistics: what copying the
+    /// statistics gives, for comparison with recomputing them.
+    EmaRawBatchNorm,
+}
+
+impl Weights {
+    /// The name the command line uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Raw => "raw",
+            Self::Ema => "ema",
+            Self::EmaRawBatchNorm => "ema-raw-bn",
+        }
+    }
+}
 
 /// A generator loaded for inference, with where it came from.
 pub struct LoadedGenerator<B: Backend> {
@@ -24,11 +51,30 @@ pub struct LoadedGenerator<B: Backend> {
     pub checkpoint: PathBuf,
     /// The generator step of that checkpoint.
     pub step: u64,
+    /// Which generator this is: [`Weights::Raw`], [`Weights::Ema`] or
+    /// [`Weights::EmaRawBatchNorm`], never [`Weights::Auto`].
+    pub weights: Weights,
 }
 
-/// Loads the generator from a checkpoint directory, or from the newest usable checkpoint of
-/// a run directory.
-pub fn load_generator<B: Backend>(from: &Path, device: &B::Device) -> Result<LoadedGenerator<B>, TrainError> {
+impl<B: Backend> LoadedGenerator<B> {
+    /// `CHECKPOINT (step N, W weights)`, for messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} (step {}, {} weights)",
+            self.checkpoint.display(),
+            self.step,
+            self.weights.name()
+        )
+    }
+}
+
+/// Loads the generator chosen by `weights` from a checkpoint directory, or from the newest
+/// usable checkpoint of a run directory.
+pub fn load_generator<B: Backend>(
+    from: &Path,
+    weights: Weights,
+    device: &B::Device,
+) -> Result<LoadedGenerator<B>, TrainError> {
     let candidates = if from.join("state.json").is_file() {
         vec![from.to_path_buf()]
     } else {
@@ -40,7 +86,7 @@ pub fn load_generator<B: Backend>(from: &Path, device: &B::Device) -> Result<Loa
     };
     let mut tried = Vec::new();
     for path in candidates {
-        match load_one(&path, device) {
+        match load_one(&path, weights, device) {
             Ok(loaded) => return Ok(loaded),
             Err(err) => tried.push(err.to_string()),
         }
@@ -51,7 +97,11 @@ pub fn load_generator<B: Backend>(from: &Path, device: &B::Device) -> Result<Loa
     })
 }
 
-fn load_one<B: Backend>(path: &Path, device: &B::Device) -> Result<LoadedGenerator<B>, CheckpointError> {
+fn load_one<B: Backend>(
+    path: &Path,
+    weights: Weights,
+    device: &B::Device,
+) -> Result<LoadedGenerator<B>, CheckpointError> {
     let state_path = path.join("state.json");
     let text = std::fs::read(&state_path).map_err(|error| CheckpointError::Io {
         path: state_path.clone(),
@@ -62,21 +112,43 @@ fn load_one<B: Backend>(path: &Path, device: &B::Device) -> Result<LoadedGenerat
         error,
     })?;
     let loaded = read_checkpoint(path, &state.model)?;
-    let mut rng = crate::stream_rng(0, Stream::Weights);
-    let generator = Generator::new(&state.model, &mut rng, device).map_err(|err| CheckpointError::Architecture {
-        path: path.to_path_buf(),
-        difference: err.to_string(),
-    })?;
-    let [generator_bytes, ..] = loaded.files;
-    let generator = load_module(generator, generator_bytes, device).map_err(|error| CheckpointError::Record {
-        path: path.join(CHECKPOINT_FILES[0]),
-        error,
-    })?;
+    let weights = match (weights, loaded.ema.is_some()) {
+        (Weights::Auto, true) => Weights::Ema,
+        (Weights::Auto, false) => Weights::Raw,
+        (Weights::Ema | Weights::EmaRawBatchNorm, false) => {
+            return Err(CheckpointError::NoEma {
+                path: path.to_path_buf(),
+            });
+        }
+        (chosen, _) => chosen,
+    };
+    // A fresh network per file: running statistics are shared between clones of one module.
+    let network = |bytes: Vec<u8>, file: &str| {
+        let mut rng = crate::stream_rng(0, Stream::Weights);
+        let generator =
+            Generator::new(&state.model, &mut rng, device).map_err(|err| CheckpointError::Architecture {
+                path: path.to_path_buf(),
+                difference: err.to_string(),
+            })?;
+        load_module(generator, bytes, device).map_err(|error| CheckpointError::Record {
+            path: path.join(file),
+            error,
+        })
+    };
+    let [raw_bytes, ..] = loaded.files;
+    let generator = match (weights, loaded.ema) {
+        (Weights::Ema, Some(ema)) => network(ema, EMA_FILE)?,
+        (Weights::EmaRawBatchNorm, Some(ema)) => {
+            blend_generator(network(ema, EMA_FILE)?, &network(raw_bytes, CHECKPOINT_FILES[0])?, 1.0)
+        }
+        _ => network(raw_bytes, CHECKPOINT_FILES[0])?,
+    };
     Ok(LoadedGenerator {
         generator,
         model: state.model,
         checkpoint: path.to_path_buf(),
         step: state.step,
+        weights,
     })
 }
 

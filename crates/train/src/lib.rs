@@ -21,23 +21,25 @@ mod run;
 pub mod tensorboard;
 
 pub use checkpoint::{
-    CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, LoadedCheckpoint, RecordError, RunProgress,
-    checkpoint_name, list_checkpoints, prune_checkpoints, read_checkpoint, restore, save, write_checkpoint,
+    CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, EMA_FILE, LoadedCheckpoint, RecordError,
+    RunProgress, checkpoint_name, list_checkpoints, prune_checkpoints, read_checkpoint, restore, save,
+    write_checkpoint,
 };
 pub use config::{
-    DEFAULT_CLASSIFIER_PATH, DataConfig, LipschitzConstraint, LoggingConfig, OptimizersConfig, RunConfig,
-    ScheduleConfig,
+    DEFAULT_CLASSIFIER_PATH, DataConfig, EmaBatchNorm, EmaConfig, LipschitzConstraint, LoggingConfig, OptimizersConfig,
+    RunConfig, ScheduleConfig,
 };
 pub use engine::{
     CriticLoss, CriticStepMetrics, Engine, EngineState, GeneratorStepMetrics, NoiseSource, StepTimings, Stream,
-    TrainStepMetrics, clip_parameters, critic_loss, data_order_seed, gradient_penalty, sample_norm, stream_rng,
+    TrainStepMetrics, blend_generator, clip_parameters, critic_loss, data_order_seed, detached_copy, gradient_penalty,
+    recompute_batch_norm, sample_norm, samples_of, stream_rng,
 };
 pub use error::{ConfigError, PlotError, TrainError};
-pub use inference::{LoadedGenerator, export_safetensors, load_generator, sample};
+pub use inference::{LoadedGenerator, Weights, export_safetensors, load_generator, sample};
 pub use optimizer::{NetworkOptimizer, OptimizerConfig};
 pub use run::{
     AtStep, CONFIG_TAG, Curve, GRID_BORDER, GRID_IMAGES, Grid, LOCK_FILE, MetricsLog, Panel, QualityError,
-    QualityPoint, QualityProbe, Resumed, Run, RunDir, RunLock, RunOutcome, RunSink, RunSummary, SAMPLES_TAG, Silent,
-    StepMetrics, TensorBoardSink, TrainObserver, XAxis, config_sha256, draw_panels, plot_losses, plot_quality,
-    plot_run, read_metrics, read_npy, smooth, write_grid, write_npy,
+    QualityPoint, QualityProbe, Resumed, Run, RunDir, RunLock, RunOutcome, RunSink, RunSummary, SAMPLES_EMA_TAG,
+    SAMPLES_TAG, Silent, StepMetrics, TensorBoardSink, TrainObserver, XAxis, config_sha256, draw_panels, plot_losses,
+    plot_quality, plot_run, read_metrics, read_npy, smooth, write_grid, write_npy,
 };

@@ -4,7 +4,7 @@
 mod common;
 
 use burn::backend::{Autodiff, Flex};
-use common::{distinct_images, snapshot};
+use common::{distinct_images, snapshot, trained_run};
 use wgan_model::Variant;
 use wgan_train::{Run, RunConfig, RunDir, Silent, list_checkpoints, read_metrics};
 
@@ -25,25 +25,8 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
     for variant in [Variant::Wgan, Variant::WganGp] {
         let dir = tempfile::tempdir().unwrap();
 
-        let straight_dir = RunDir::create(dir.path().join("straight")).unwrap();
-        let mut straight = Run::<Ad>::create(
-            config(variant, 2 * HALF),
-            distinct_images(),
-            straight_dir.clone(),
-            Default::default(),
-        )
-        .unwrap();
-        straight.run(&mut Silent).unwrap();
-
-        let split_dir = RunDir::create(dir.path().join("split")).unwrap();
-        let mut first = Run::<Ad>::create(
-            config(variant, HALF),
-            distinct_images(),
-            split_dir.clone(),
-            Default::default(),
-        )
-        .unwrap();
-        first.run(&mut Silent).unwrap();
+        let (straight_dir, straight) = trained_run::<Ad>(config(variant, 2 * HALF), dir.path(), "straight");
+        let (split_dir, first) = trained_run::<Ad>(config(variant, HALF), dir.path(), "split");
         drop(first);
         // An interrupted process may have logged steps past its last checkpoint, the last
         // line torn by the kill; resume must drop them.
@@ -90,15 +73,7 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
 /// (lock released): `(tempdir, run)`.
 fn finished_gp_run() -> (tempfile::TempDir, RunDir) {
     let dir = tempfile::tempdir().unwrap();
-    let run = RunDir::create(dir.path().join("run")).unwrap();
-    let mut trainer = Run::<Ad>::create(
-        config(Variant::WganGp, 2 * HALF),
-        distinct_images(),
-        run.clone(),
-        Default::default(),
-    )
-    .unwrap();
-    trainer.run(&mut Silent).unwrap();
+    let (run, _) = trained_run::<Ad>(config(Variant::WganGp, 2 * HALF), dir.path(), "run");
     (dir, run)
 }
 

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use wgan_data::Split;
-use wgan_eval::{ClassifierConfig, ClassifierTraining, save_classifier, train_classifier};
+use wgan_eval::{ClassifierConfig, ClassifierTraining, REFERENCE_CLASSIFIER_SHA256, save_classifier, train_classifier};
 
 use crate::UserError;
 use crate::args::ClassifierTrainArgs;
@@ -55,11 +55,11 @@ pub fn train(args: &ClassifierTrainArgs) -> anyhow::Result<()> {
         }
     };
     // The trained network's type depends on the backend, so it is saved inside.
-    let (test_accuracy, seconds) = with_backend!(&device, |B, handle| {
+    let (test_accuracy, seconds, sha256) = with_backend!(&device, |B, handle| {
         let trained = train_classifier::<B>(&config, &training, &train_set, &test_set, &handle, &mut report)?;
-        save_classifier(&trained, &args.out)
+        let sha256 = save_classifier(&trained, &args.out)
             .with_context(|| format!("saving the classifier to {}", args.out.display()))?;
-        (trained.test_accuracy, trained.seconds)
+        (trained.test_accuracy, trained.seconds, sha256)
     });
     println!(
         "test accuracy {:.2}% ({} test images), {:.0} s; saved to {}",
@@ -68,5 +68,13 @@ pub fn train(args: &ClassifierTrainArgs) -> anyhow::Result<()> {
         seconds,
         args.out.display()
     );
+    if sha256 == REFERENCE_CLASSIFIER_SHA256 {
+        println!("sha256 {sha256}: byte for byte the reference classifier");
+    } else {
+        println!(
+            "sha256 {sha256}: NOT the reference classifier ({REFERENCE_CLASSIFIER_SHA256}); \
+             numbers measured with it are not on the reference scale (pass it with --classifier or data.classifier)"
+        );
+    }
     Ok(())
 }

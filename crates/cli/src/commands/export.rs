@@ -8,10 +8,10 @@ use crate::args::ExportArgs;
 
 /// Writes the generator's weights with PyTorch names and layouts.
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
-    let loaded = load_generator::<Flex>(&args.from, &Default::default())
+    let loaded = load_generator::<Flex>(&args.from, args.weights.into(), &Default::default())
         .with_context(|| format!("loading the generator from {}", args.from.display()))?;
     export_safetensors(&loaded.generator, &loaded.model, &args.out)?;
-    eprintln!("generator: {} (step {})", loaded.checkpoint.display(), loaded.step);
+    eprintln!("generator: {}", loaded.describe());
     println!("{}", args.out.display());
     Ok(())
 }

@@ -22,7 +22,7 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<()> {
 }
 
 fn sample_on<B: burn::tensor::backend::Backend>(args: &SampleArgs, device: &B::Device) -> anyhow::Result<()> {
-    let loaded = load_generator::<B>(&args.from, device)
+    let loaded = load_generator::<B>(&args.from, args.weights.into(), device)
         .with_context(|| format!("loading the generator from {}", args.from.display()))?;
     let model = &loaded.model;
     let (noise, samples) = sample(&loaded.generator, model.latent_dim, args.n, args.seed, device)?;
@@ -39,7 +39,7 @@ fn sample_on<B: burn::tensor::backend::Backend>(args: &SampleArgs, device: &B::D
         &[args.n as u64, channels as u64, size as u64, size as u64],
     )?;
     write_npy(&with("noise.npy"), &noise, &[args.n as u64, model.latent_dim as u64])?;
-    eprintln!("generator: {} (step {})", loaded.checkpoint.display(), loaded.step);
+    eprintln!("generator: {}", loaded.describe());
     for extension in ["png", "npy", "noise.npy"] {
         println!("{}", with(extension).display());
     }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use wgan_data::ImageSet;
+use wgan_eval::ClassifierSource;
 use wgan_train::{Run, RunConfig, RunDir, RunOutcome};
 
 use crate::args::TrainArgs;
@@ -46,12 +47,15 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     let outcome = with_backend!(&device, |B, handle| {
         let meter = match config.schedule.eval_interval {
             0 => None,
-            _ => Some(quality_meter(
-                &config.data.classifier,
-                config.data.path.clone(),
-                config.model.image_size,
-                &handle,
-            )?),
+            _ => Some(
+                quality_meter(
+                    &ClassifierSource::from_option(config.data.classifier.as_deref()),
+                    config.data.path.clone(),
+                    config.model.image_size,
+                    &handle,
+                )?
+                .0,
+            ),
         };
         let mut run = start::<B>(resume, config, data, run_dir, handle)?;
         run.set_device(device_name);

@@ -5,6 +5,8 @@
 //! - `generator.bin`, `critic.bin`: burn records of both networks (with ParamIds and the
 //!   BatchNorm running statistics), full precision;
 //! - `generator-optimizer.bin`, `critic-optimizer.bin`: both optimizer states, keyed by ParamId;
+//! - `generator-ema.bin`, with `[ema]` only: G_ema ready for inference (averaged weights with
+//!   the BatchNorm statistics `ema.batch_norm` gives them);
 //! - `state.json`, written last: the format version, the step, the random streams, the data
 //!   order, the fixed sample noise, the architecture, and the SHA-256 of every other file.
 //!
@@ -29,7 +31,7 @@ use burn::record::{BinBytesRecorder, FullPrecisionSettings, Record, Recorder, Re
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use serde::{Deserialize, Serialize};
 use wgan_data::{DataError, ShuffleState, ShuffledBatches};
-use wgan_model::ModelConfig;
+use wgan_model::{Generator, ModelConfig};
 
 use crate::engine::{EngineState, data_order_seed};
 use crate::{NetworkOptimizer, NoiseSource, RunConfig, TrainError};
@@ -46,6 +48,9 @@ pub const CHECKPOINT_FILES: [&str; 4] = [
     "generator-optimizer.bin",
     "critic-optimizer.bin",
 ];
+
+/// G_ema's file, present in checkpoints of runs with `[ema]`.
+pub const EMA_FILE: &str = "generator-ema.bin";
 
 /// The small, human-readable part of a checkpoint.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,7 +71,8 @@ pub struct CheckpointState {
     pub fixed_noise: Vec<f32>,
     /// The architecture the networks were built with.
     pub model: ModelConfig,
-    /// `(file name, SHA-256 hex)` of every file in [`CHECKPOINT_FILES`].
+    /// `(file name, SHA-256 hex)` of every file in [`CHECKPOINT_FILES`], and of [`EMA_FILE`]
+    /// when there is one.
     pub checksums: Vec<(String, String)>,
 }
 
@@ -79,6 +85,8 @@ pub struct LoadedCheckpoint {
     pub state: CheckpointState,
     /// Contents of [`CHECKPOINT_FILES`], in that order.
     pub files: [Vec<u8>; 4],
+    /// Contents of [`EMA_FILE`], if the checkpoint has one.
+    pub ema: Option<Vec<u8>>,
 }
 
 /// Why a checkpoint cannot be used.
@@ -120,6 +128,18 @@ pub enum CheckpointError {
     #[error("{}: SHA-256 mismatch (truncated or corrupted)", path.display())]
     Checksum {
         /// The file.
+        path: PathBuf,
+    },
+    /// The config keeps G_ema but the checkpoint has none.
+    #[error("{}: no {EMA_FILE}, but the config has an [ema] section (the checkpoint was written without it)", path.display())]
+    MissingEma {
+        /// The checkpoint.
+        path: PathBuf,
+    },
+    /// G_ema was asked for, but the checkpoint has none.
+    #[error("{}: no G_ema in this checkpoint (its run had no [ema] section); use --weights raw", path.display())]
+    NoEma {
+        /// The checkpoint.
         path: PathBuf,
     },
     /// The networks in the checkpoint do not have the configured architecture.
@@ -175,10 +195,13 @@ pub struct RunProgress {
 }
 
 /// Writes `state` and `progress` as the checkpoint of `state.step` into `checkpoints`
-/// (atomically) and returns its directory.
+/// (atomically) and returns its directory. `ema` is G_ema ready for inference, saved in place
+/// of the state's average (they differ only in BatchNorm statistics, which the next update
+/// overwrites).
 pub fn save<B: AutodiffBackend>(
     checkpoints: &Path,
     state: &EngineState<B>,
+    ema: Option<&Generator<B::InnerBackend>>,
     progress: &RunProgress,
     model: &ModelConfig,
 ) -> Result<PathBuf, TrainError> {
@@ -198,6 +221,7 @@ pub fn save<B: AutodiffBackend>(
         encode(CHECKPOINT_FILES[2], state.generator_optimizer.to_bytes())?,
         encode(CHECKPOINT_FILES[3], state.critic_optimizer.to_bytes())?,
     ];
+    let ema = ema.map(|ema| encode(EMA_FILE, module_bytes(ema))).transpose()?;
     let manifest = CheckpointState {
         format: CHECKPOINT_FORMAT,
         step: state.step,
@@ -209,7 +233,7 @@ pub fn save<B: AutodiffBackend>(
         model: model.clone(),
         checksums: Vec::new(),
     };
-    write_checkpoint(checkpoints, manifest, &files).map_err(write_error)
+    write_checkpoint(checkpoints, manifest, &files, ema.as_deref()).map_err(write_error)
 }
 
 /// The engine state and run progress of a verified checkpoint. `template` is a state of the
@@ -222,7 +246,12 @@ pub fn restore<B: AutodiffBackend>(
     data_len: usize,
     device: &B::Device,
 ) -> Result<(EngineState<B>, RunProgress), CheckpointError> {
-    let LoadedCheckpoint { path, state, files } = loaded;
+    let LoadedCheckpoint {
+        path,
+        state,
+        files,
+        ema,
+    } = loaded;
     let record_error = |file: &str| {
         let path = path.join(file);
         move |error: RecordError| CheckpointError::Record { path, error }
@@ -238,8 +267,14 @@ pub fn restore<B: AutodiffBackend>(
         path: path.join("state.json"),
         error,
     })?;
+    let generator_ema = match (template.generator_ema, ema) {
+        (None, _) => None,
+        (Some(_), None) => return Err(CheckpointError::MissingEma { path }),
+        (Some(template), Some(bytes)) => Some(load_module(template, bytes, device).map_err(record_error(EMA_FILE))?),
+    };
     let restored = EngineState {
         step: state.step,
+        generator_ema,
         generator: load_module(template.generator, generator, device).map_err(record_error(CHECKPOINT_FILES[0]))?,
         critic: load_module(template.critic, critic, device).map_err(record_error(CHECKPOINT_FILES[1]))?,
         generator_optimizer: NetworkOptimizer::new(&config.optimizer.generator)

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use wgan_model::ModelConfig;
 
-use super::{CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, LoadedCheckpoint};
+use super::{CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, EMA_FILE, LoadedCheckpoint};
 use crate::TrainError;
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -34,11 +34,12 @@ pub fn checkpoint_name(step: u64) -> String {
 }
 
 /// Writes a checkpoint atomically into `checkpoints/step-NNNNNN` and returns its path.
-/// `files` are the contents of [`CHECKPOINT_FILES`], in order.
+/// `files` are the contents of [`CHECKPOINT_FILES`], in order; `ema` that of [`EMA_FILE`].
 pub fn write_checkpoint(
     checkpoints: &Path,
     mut state: CheckpointState,
     files: &[Vec<u8>; 4],
+    ema: Option<&[u8]>,
 ) -> Result<PathBuf, TrainError> {
     std::fs::create_dir_all(checkpoints).map_err(|source| TrainError::io(checkpoints, source))?;
     let name = checkpoint_name(state.step);
@@ -46,7 +47,7 @@ pub fn write_checkpoint(
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(|source| TrainError::io(&partial, source))?;
     }
-    let written = write_partial(&partial, &mut state, files);
+    let written = write_partial(&partial, &mut state, files, ema);
     if written.is_err() {
         // Free the space a full disk needs back; the partial directory is never read anyway.
         let _ = std::fs::remove_dir_all(&partial);
@@ -63,10 +64,16 @@ pub fn write_checkpoint(
 }
 
 /// Writes every file of a checkpoint into the directory `partial` and syncs it.
-fn write_partial(partial: &Path, state: &mut CheckpointState, files: &[Vec<u8>; 4]) -> Result<(), TrainError> {
+fn write_partial(
+    partial: &Path,
+    state: &mut CheckpointState,
+    files: &[Vec<u8>; 4],
+    ema: Option<&[u8]>,
+) -> Result<(), TrainError> {
     std::fs::create_dir(partial).map_err(|source| TrainError::io(partial, source))?;
     state.checksums.clear();
-    for (file, bytes) in CHECKPOINT_FILES.iter().zip(files) {
+    let named = CHECKPOINT_FILES.iter().zip(files.iter().map(Vec::as_slice));
+    for (file, bytes) in named.chain(ema.map(|bytes| (&EMA_FILE, bytes))) {
         write_synced(&partial.join(file), bytes)?;
         state.checksums.push((file.to_string(), sha256_hex(bytes)));
     }
@@ -105,26 +112,38 @@ pub fn read_checkpoint(dir: &Path, model: &ModelConfig) -> Result<LoadedCheckpoi
     }
     let mut files: [Vec<u8>; 4] = Default::default();
     for (file, contents) in CHECKPOINT_FILES.into_iter().zip(&mut files) {
-        let path = dir.join(file);
-        let bytes = std::fs::read(&path).map_err(|error| CheckpointError::Io {
-            path: path.clone(),
-            error,
-        })?;
-        let recorded = state
-            .checksums
-            .iter()
-            .find(|(name, _)| name == file)
-            .map(|(_, hash)| hash.as_str());
-        if recorded != Some(sha256_hex(&bytes).as_str()) {
-            return Err(CheckpointError::Checksum { path });
-        }
-        *contents = bytes;
+        *contents = read_verified(dir, &state, file)?;
     }
+    let has_ema = state.checksums.iter().any(|(name, _)| name == EMA_FILE);
+    let ema = if has_ema {
+        Some(read_verified(dir, &state, EMA_FILE)?)
+    } else {
+        None
+    };
     Ok(LoadedCheckpoint {
         path: dir.to_path_buf(),
         state,
         files,
+        ema,
     })
+}
+
+/// The bytes of `dir/file`, checked against the SHA-256 recorded for it in `state`.
+fn read_verified(dir: &Path, state: &CheckpointState, file: &str) -> Result<Vec<u8>, CheckpointError> {
+    let path = dir.join(file);
+    let bytes = std::fs::read(&path).map_err(|error| CheckpointError::Io {
+        path: path.clone(),
+        error,
+    })?;
+    let recorded = state
+        .checksums
+        .iter()
+        .find(|(name, _)| name == file)
+        .map(|(_, hash)| hash.as_str());
+    if recorded != Some(sha256_hex(&bytes).as_str()) {
+        return Err(CheckpointError::Checksum { path });
+    }
+    Ok(bytes)
 }
 
 fn describe_difference(saved: &ModelConfig, configured: &ModelConfig) -> String {

@@ -8,9 +8,9 @@ use wgan_model::ModelConfig;
 
 use crate::ConfigError;
 
-/// Where `wgan classifier train` saves the quality classifier and where runs and `wgan eval`
-/// look for it, relative to the working directory.
-pub const DEFAULT_CLASSIFIER_PATH: &str = "models/fashion-classifier";
+/// Where `wgan classifier train` saves a classifier it trains, relative to the working
+/// directory. Runs and `wgan eval` use the shipped reference unless told otherwise.
+pub const DEFAULT_CLASSIFIER_PATH: &str = "models/fashion-classifier.safetensors";
 
 /// Data settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,14 +54,11 @@ pub struct DataConfig {
     /// `~/.cache/wgan/datasets`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<PathBuf>,
-    /// The classifier directory behind the quality metrics (written by
-    /// `wgan classifier train`), relative to the working directory.
-    #[serde(default = "default_classifier")]
-    pub classifier: PathBuf,
-}
-
-fn default_classifier() -> PathBuf {
-    PathBuf::from(DEFAULT_CLASSIFIER_PATH)
+    /// A classifier file (safetensors, as `wgan classifier train` writes) to measure quality
+    /// with instead of the shipped reference; absent: the reference, whose numbers are
+    /// comparable across runs, machines and frameworks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classifier: Option<PathBuf>,
 }
 
 fn default_max_unreadable_fraction() -> f64 {
@@ -87,7 +84,7 @@ impl DataConfig {
             max_unreadable_fraction: default_max_unreadable_fraction(),
             cache: true,
             cache_dir: None,
-            classifier: default_classifier(),
+            classifier: None,
         }
     }
 

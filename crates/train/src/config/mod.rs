@@ -12,10 +12,12 @@ use wgan_model::{ModelConfig, Variant};
 use crate::{ConfigError, OptimizerConfig};
 
 mod data;
+mod ema;
 mod lipschitz;
 mod logging;
 
 pub use data::{DEFAULT_CLASSIFIER_PATH, DataConfig};
+pub use ema::{EmaBatchNorm, EmaConfig};
 pub use lipschitz::LipschitzConstraint;
 pub use logging::LoggingConfig;
 
@@ -80,6 +82,9 @@ pub struct RunConfig {
     /// TensorBoard, sample grids and plots.
     #[serde(default)]
     pub logging: LoggingConfig,
+    /// The generator's moving average; absent: none is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ema: Option<EmaConfig>,
 }
 
 impl RunConfig {
@@ -111,6 +116,7 @@ impl RunConfig {
                 eval_samples: default_eval_samples(),
             },
             logging: LoggingConfig::default(),
+            ema: None,
         }
     }
 
@@ -158,6 +164,9 @@ impl RunConfig {
         self.model.validate()?;
         self.data.validate()?;
         self.logging.validate()?;
+        if let Some(ema) = &self.ema {
+            ema.validate()?;
+        }
         if !matches!(self.model.channels, 1 | 3) {
             return range(
                 "model.channels",

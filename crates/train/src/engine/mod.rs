@@ -6,6 +6,7 @@
 //! time; `crate::run` drives it and persists it, and `wgan bench` times it directly.
 
 mod clip;
+mod ema;
 mod losses;
 mod noise;
 mod state;
@@ -13,14 +14,16 @@ mod step;
 mod timings;
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use wgan_data::ImageSet;
 use wgan_model::{Critic, Generator};
 
-use crate::{RunConfig, TrainError};
+use crate::{EmaBatchNorm, RunConfig, TrainError};
 
 pub use clip::clip_parameters;
+pub use ema::{blend_generator, detached_copy, recompute_batch_norm};
+
 pub use losses::{CriticLoss, critic_loss, gradient_penalty, sample_norm};
 pub use noise::{NoiseSource, Stream, data_order_seed, stream_rng};
 pub use state::EngineState;
@@ -35,6 +38,8 @@ pub struct Engine<B: AutodiffBackend> {
     state: EngineState<B>,
     /// Time spent per phase since the last [`Engine::take_timings`].
     timings: StepTimings,
+    /// G_ema ready for inference, and the step it was made at.
+    ema_for_inference: Option<(u64, Generator<B::InnerBackend>)>,
 }
 
 impl<B: AutodiffBackend> Engine<B> {
@@ -48,6 +53,7 @@ impl<B: AutodiffBackend> Engine<B> {
             data,
             state,
             timings: StepTimings::default(),
+            ema_for_inference: None,
         })
     }
 
@@ -65,6 +71,7 @@ impl<B: AutodiffBackend> Engine<B> {
             data,
             state,
             timings: StepTimings::default(),
+            ema_for_inference: None,
         })
     }
 
@@ -81,6 +88,30 @@ impl<B: AutodiffBackend> Engine<B> {
     /// The generator being trained.
     pub fn generator(&self) -> &Generator<B> {
         &self.state.generator
+    }
+
+    /// G_ema, ready to sample (with `[ema]`): the averaged weights with BatchNorm statistics
+    /// as `ema.batch_norm` says, recomputed at most once per step.
+    pub fn ema_for_inference(&mut self) -> Option<Generator<B::InnerBackend>> {
+        let config = self.config.ema.as_ref()?;
+        let ema = self.state.generator_ema.as_ref()?;
+        if let Some((step, ready)) = &self.ema_for_inference
+            && *step == self.state.step
+        {
+            return Some(ready.clone());
+        }
+        let ready = match config.batch_norm {
+            EmaBatchNorm::Copy => ema.clone(),
+            EmaBatchNorm::Recompute => recompute_batch_norm::<B>(
+                ema,
+                self.config.seed,
+                config.batch_norm_batches,
+                self.config.data.batch_size,
+                &self.device,
+            ),
+        };
+        self.ema_for_inference = Some((self.state.step, ready.clone()));
+        Some(ready)
     }
 
     /// The critic being trained.
@@ -114,13 +145,19 @@ impl<B: AutodiffBackend> Engine<B> {
     /// - `noise`: `[count · latent_dim]`, row-major `[count, latent_dim]`
     /// - output: `[count, channels, image_size, image_size]`, pixels in [-1, 1]
     pub fn samples(&self, noise: &[f32]) -> Tensor<B::InnerBackend, 4> {
-        let latent = self.config.model.latent_dim;
-        let data = TensorData::new(noise.to_vec(), [noise.len() / latent, latent]);
-        self.state
-            .generator
-            .valid()
-            .forward(Tensor::from_data(data, &self.device))
+        samples_of(&self.state.generator.valid(), noise, &self.device)
     }
+}
+
+/// Images of `generator` from `noise`.
+///
+/// # Shapes
+/// - `noise`: `[count · latent_dim]`, row-major `[count, latent_dim]`
+/// - output: `[count, channels, image_size, image_size]`, pixels in [-1, 1]
+pub fn samples_of<B: Backend>(generator: &Generator<B>, noise: &[f32], device: &B::Device) -> Tensor<B, 4> {
+    let latent = generator.latent_dim;
+    let data = TensorData::new(noise.to_vec(), [noise.len() / latent, latent]);
+    generator.forward(Tensor::from_data(data, device))
 }
 
 /// Fails unless the images have the size and channels the networks are built for.

@@ -23,6 +23,8 @@ pub enum Stream {
     FixedNoise = 4,
     /// Data order (the batcher seeds itself from this).
     DataOrder = 5,
+    /// The fixed noise batches behind G_ema's recomputed BatchNorm statistics.
+    BatchNormNoise = 6,
 }
 
 /// The batcher's seed: drawn from the run seed's [`Stream::DataOrder`], so that the data

@@ -4,6 +4,7 @@ use burn::tensor::backend::AutodiffBackend;
 use wgan_data::ShuffledBatches;
 use wgan_model::{Critic, Generator};
 
+use super::ema::detached_copy;
 use super::noise::{NoiseSource, Stream, data_order_seed, stream_rng};
 use crate::{NetworkOptimizer, RunConfig, TrainError};
 
@@ -16,6 +17,9 @@ pub struct EngineState<B: AutodiffBackend> {
     pub generator: Generator<B>,
     /// The critic.
     pub critic: Critic<B>,
+    /// G_ema, the moving average of the generator (with `[ema]`): averaged weights and G's
+    /// running statistics, never recomputed ones.
+    pub generator_ema: Option<Generator<B::InnerBackend>>,
     /// The generator's optimizer and its moments.
     pub generator_optimizer: NetworkOptimizer<Generator<B>, B>,
     /// The critic's optimizer and its moments.
@@ -36,8 +40,10 @@ impl<B: AutodiffBackend> EngineState<B> {
         let mut weights = stream_rng(config.seed, Stream::Weights);
         let generator = Generator::new(&config.model, &mut weights, device)?;
         let critic = Critic::new(&config.model, &mut weights, device)?;
+        let generator_ema = config.ema.as_ref().map(|_| detached_copy(&generator));
         Ok(Self {
             step: 0,
+            generator_ema,
             generator,
             critic,
             generator_optimizer: NetworkOptimizer::new(&config.optimizer.generator),

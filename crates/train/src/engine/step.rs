@@ -10,6 +10,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use super::Engine;
 use super::clip::clip_parameters;
+use super::ema::{blend_generator, detached_copy};
 use super::losses::critic_loss;
 use crate::{LipschitzConstraint, TrainError};
 
@@ -138,7 +139,8 @@ impl<B: AutodiffBackend> Engine<B> {
         Ok(metrics)
     }
 
-    /// One generator update with `L_G = −mean D(G(z))`; only the generator is stepped.
+    /// One generator update with `L_G = −mean D(G(z))`; only the generator is stepped. G_ema,
+    /// if kept, follows it.
     pub fn generator_step(&mut self) -> Result<GeneratorStepMetrics, TrainError> {
         let started = Instant::now();
         let state = &mut self.state;
@@ -158,6 +160,10 @@ impl<B: AutodiffBackend> Engine<B> {
         state.generator = state
             .generator_optimizer
             .step(learning_rate, state.generator.clone(), grads);
+        if let (Some(ema_config), Some(ema)) = (&self.config.ema, state.generator_ema.take()) {
+            let beta = ema_config.beta(state.step + 1);
+            state.generator_ema = Some(blend_generator(ema, &detached_copy(&state.generator), beta));
+        }
         self.timings.generator += data_ready.elapsed();
         Ok(GeneratorStepMetrics { loss: value })
     }

@@ -69,6 +69,11 @@ impl RunDir {
         self.samples_dir().join(format!("step-{step:06}.png"))
     }
 
+    /// `samples/ema-step-NNNNNN.png`, G_ema's grid.
+    pub fn ema_sample_grid(&self, step: u64) -> PathBuf {
+        self.samples_dir().join(format!("ema-step-{step:06}.png"))
+    }
+
     /// `samples/fixed-noise.npy`.
     pub fn fixed_noise(&self) -> PathBuf {
         self.samples_dir().join("fixed-noise.npy")

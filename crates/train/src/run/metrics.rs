@@ -31,6 +31,9 @@ pub struct StepMetrics {
     /// Sample quality, on steps that measured it (`schedule.eval_interval`).
     #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
     pub quality: Option<QualityPoint>,
+    /// G_ema's sample quality on the same steps (runs with `[ema]`), as an object `ema`.
+    #[serde(default, rename = "ema", skip_serializing_if = "Option::is_none")]
+    pub quality_ema: Option<QualityPoint>,
 }
 
 impl StepMetrics {
@@ -46,14 +49,36 @@ impl StepMetrics {
         scalars.extend(self.gradient_penalty.map(|value| ("loss/gradient_penalty", value)));
         scalars.push(("time/elapsed_s", self.elapsed_s));
         scalars.extend(self.steps_per_s.map(|value| ("speed/steps_per_s", value)));
-        if let Some(quality) = self.quality {
-            scalars.push(("quality/fd_fmnist", quality.fd_fmnist));
-            scalars.push(("quality/inception_score", quality.inception_score));
-            scalars.push(("quality/inception_score_std", quality.inception_score_std));
+        if let Some(quality) = &self.quality {
+            scalars.extend(quality.scalars(QUALITY_TAGS));
+        }
+        if let Some(quality) = &self.quality_ema {
+            scalars.extend(quality.scalars(QUALITY_EMA_TAGS));
         }
         scalars
     }
 }
+
+/// TensorBoard tags of [`QualityPoint::scalars`], in its order, for the trained generator.
+const QUALITY_TAGS: [&str; 7] = [
+    "quality/fd_fmnist",
+    "quality/inception_score",
+    "quality/inception_score_std",
+    "quality/kid",
+    "quality/kid_std",
+    "quality/precision",
+    "quality/recall",
+];
+/// The same for G_ema.
+const QUALITY_EMA_TAGS: [&str; 7] = [
+    "quality_ema/fd_fmnist",
+    "quality_ema/inception_score",
+    "quality_ema/inception_score_std",
+    "quality_ema/kid",
+    "quality_ema/kid_std",
+    "quality_ema/precision",
+    "quality_ema/recall",
+];
 
 /// One quality measurement during training.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -64,6 +89,39 @@ pub struct QualityPoint {
     pub inception_score: f64,
     /// Its standard deviation over the splits.
     pub inception_score_std: f64,
+    /// Kernel Inception Distance in the same features: unbiased MMD², mean over subsets.
+    /// Absent in logs written before it was measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<f64>,
+    /// Its standard deviation over the subsets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid_std: Option<f64>,
+    /// Fraction of samples inside the reference set's k-NN manifold (fidelity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<f64>,
+    /// Fraction of reference images inside the samples' k-NN manifold (diversity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recall: Option<f64>,
+}
+
+impl QualityPoint {
+    /// `(tag, value)` of every measured number, tags from `tags` in the order FD, IS, IS std,
+    /// KID, KID std, precision, recall.
+    fn scalars(&self, tags: [&'static str; 7]) -> Vec<(&'static str, f64)> {
+        let values = [
+            Some(self.fd_fmnist),
+            Some(self.inception_score),
+            Some(self.inception_score_std),
+            self.kid,
+            self.kid_std,
+            self.precision,
+            self.recall,
+        ];
+        tags.into_iter()
+            .zip(values)
+            .filter_map(|(tag, value)| value.map(|value| (tag, value)))
+            .collect()
+    }
 }
 
 /// The append-only metrics log. Each line is flushed when written, so a crash loses nothing

@@ -22,7 +22,9 @@ use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 
 use crate::checkpoint::{RunProgress, prune_checkpoints, save};
-use crate::{Engine, TrainError, TrainStepMetrics};
+use wgan_model::Generator;
+
+use crate::{Engine, TrainError, TrainStepMetrics, samples_of};
 
 pub use dir::{RunDir, read_npy, write_npy};
 pub use grid::{GRID_BORDER, Grid, write_grid};
@@ -32,7 +34,7 @@ pub use observer::{Silent, TrainObserver};
 pub use plot::{Curve, Panel, XAxis, draw_panels, plot_losses, plot_quality, plot_run, smooth};
 pub use quality_probe::{QualityError, QualityProbe};
 pub use resume::Resumed;
-pub use sink::{CONFIG_TAG, RunSink, SAMPLES_TAG, TensorBoardSink};
+pub use sink::{CONFIG_TAG, RunSink, SAMPLES_EMA_TAG, SAMPLES_TAG, TensorBoardSink};
 pub use summary::{AtStep, RunSummary, config_sha256};
 
 /// Images in every sample grid (an 8×8 grid).
@@ -119,10 +121,10 @@ impl<B: AutodiffBackend> Run<B> {
         self.last_step_at = Instant::now();
         let schedule = &self.engine.config().schedule;
         let measure = step.step.is_multiple_of(schedule.eval_interval) || step.step == schedule.steps;
-        let quality = if schedule.eval_interval > 0 && measure {
-            Some(self.measure_quality()?)
+        let (quality, quality_ema) = if schedule.eval_interval > 0 && measure {
+            self.measure_quality()?
         } else {
-            None
+            (None, None)
         };
         let metrics = StepMetrics {
             step: step.step,
@@ -133,6 +135,7 @@ impl<B: AutodiffBackend> Run<B> {
             elapsed_s,
             steps_per_s: (step_seconds > 0.0).then(|| 1.0 / step_seconds),
             quality,
+            quality_ema,
         };
         for sink in &mut self.sinks {
             sink.step(&metrics)?;
@@ -146,15 +149,22 @@ impl<B: AutodiffBackend> Run<B> {
         self.quality_probe = Some(probe);
     }
 
-    /// Measures the current generator with the attached probe.
-    fn measure_quality(&mut self) -> Result<QualityPoint, TrainError> {
+    /// Measures the current generator, and G_ema if the run keeps one, with the attached probe.
+    fn measure_quality(&mut self) -> Result<(Option<QualityPoint>, Option<QualityPoint>), TrainError> {
         let step = self.step();
         let generator = self.engine.generator().valid();
+        let ema = self.engine.ema_for_inference();
         let config = self.engine.config();
+        let (latent_dim, samples) = (config.model.latent_dim, config.schedule.eval_samples);
         let probe = self.quality_probe.as_mut().ok_or(TrainError::NoQualityProbe)?;
-        probe
-            .measure(&generator, config.model.latent_dim, config.schedule.eval_samples)
-            .map_err(|error| TrainError::Quality { step, error })
+        let mut measure = |generator: &Generator<B::InnerBackend>| {
+            probe
+                .measure(generator, latent_dim, samples)
+                .map_err(|error| TrainError::Quality { step, error })
+        };
+        let raw = measure(&generator)?;
+        let ema = ema.as_ref().map(&mut measure).transpose()?;
+        Ok((Some(raw), ema))
     }
 
     /// Names the device in `summary.json` (e.g. `cpu (flex)`); by default it is burn's
@@ -170,17 +180,19 @@ impl<B: AutodiffBackend> Run<B> {
         Ok(summary)
     }
 
-    /// Writes a checkpoint of the current state and prunes old ones, then rewrites
-    /// `summary.json`; returns the checkpoint's path.
-    pub fn save_checkpoint(&self) -> Result<PathBuf, TrainError> {
+    /// Writes a checkpoint of the current state (with G_ema ready for inference) and prunes
+    /// old ones, then rewrites `summary.json`; returns the checkpoint's path.
+    pub fn save_checkpoint(&mut self) -> Result<PathBuf, TrainError> {
         let progress = RunProgress {
             elapsed_s: self.elapsed(),
             fixed_noise: self.fixed_noise.clone(),
         };
         let checkpoints = self.dir.checkpoints_dir();
+        let ema = self.engine.ema_for_inference();
         let path = save(
             &checkpoints,
             self.engine.state(),
+            ema.as_ref(),
             &progress,
             &self.engine.config().model,
         )?;
@@ -194,35 +206,27 @@ impl<B: AutodiffBackend> Run<B> {
         self.elapsed_before + self.started.elapsed().as_secs_f64()
     }
 
-    /// Writes the current sample grid (to `samples/` and every sink) and redraws the plots,
-    /// PNG and SVG. A plot that cannot be drawn is a warning, not a reason to stop training.
+    /// Writes the current sample grid (to `samples/` and every sink), and G_ema's if the run
+    /// keeps one, and redraws the plots, PNG and SVG. A plot that cannot be drawn is a warning,
+    /// not a reason to stop training.
     pub fn write_artifacts(&mut self, observer: &mut dyn TrainObserver) -> Result<Vec<PathBuf>, TrainError> {
-        let pixels = self
-            .engine
-            .samples(&self.fixed_noise)
-            .into_data()
-            .convert::<f32>()
-            .to_vec::<f32>()
-            .map_err(|error| TrainError::TensorRead(format!("{error:?}")))?;
-        let path = self.dir.sample_grid(self.step());
-        let config = self.engine.config();
-        let (model, logging) = (&config.model, &config.logging);
-        let grid = Grid::tile(
-            &pixels,
-            model.channels,
-            model.image_size,
-            GRID_COLUMNS,
-            logging.grid_scale,
-        )?;
-        let smoothing = logging.smoothing;
-        grid.save(&path)?;
-        observer.wrote(&path);
         let step = self.step();
-        for sink in &mut self.sinks {
-            sink.grid(step, &grid)?;
+        let raw = self.engine.generator().valid();
+        let mut grids = vec![(raw, self.dir.sample_grid(step), SAMPLES_TAG)];
+        if let Some(ema) = self.engine.ema_for_inference() {
+            grids.push((ema, self.dir.ema_sample_grid(step), SAMPLES_EMA_TAG));
         }
-        let mut written = vec![path];
-        for (path, drawn) in plot_run(&self.dir, &self.history, smoothing) {
+        let mut written = Vec::new();
+        for (generator, path, tag) in grids {
+            let grid = self.grid_of(&generator)?;
+            grid.save(&path)?;
+            observer.wrote(&path);
+            for sink in &mut self.sinks {
+                sink.grid(step, tag, &grid)?;
+            }
+            written.push(path);
+        }
+        for (path, drawn) in plot_run(&self.dir, &self.history, self.engine.config().logging.smoothing) {
             match drawn {
                 Ok(()) => {
                     observer.wrote(&path);
@@ -232,6 +236,24 @@ impl<B: AutodiffBackend> Run<B> {
             }
         }
         Ok(written)
+    }
+
+    /// The sample grid of `generator` from the fixed noise.
+    fn grid_of(&self, generator: &Generator<B::InnerBackend>) -> Result<Grid, TrainError> {
+        let pixels = samples_of(generator, &self.fixed_noise, self.engine.device())
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .map_err(|error| TrainError::TensorRead(format!("{error:?}")))?;
+        let config = self.engine.config();
+        let (model, logging) = (&config.model, &config.logging);
+        Grid::tile(
+            &pixels,
+            model.channels,
+            model.image_size,
+            GRID_COLUMNS,
+            logging.grid_scale,
+        )
     }
 
     /// The owner named in a lock file this run took over because its process had died.

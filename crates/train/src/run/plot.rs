@@ -10,12 +10,12 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::error::PlotError;
-use crate::{RunDir, StepMetrics, TrainError};
+use crate::{QualityPoint, RunDir, StepMetrics, TrainError};
 
 /// Pixel size of `plots/losses.{png,svg}`.
 const SIZE: (u32, u32) = (1000, 900);
 /// Pixel size of `plots/quality.{png,svg}`.
-const QUALITY_SIZE: (u32, u32) = (1000, 450);
+const QUALITY_SIZE: (u32, u32) = (1000, 900);
 
 /// DejaVu Sans (its licence is next to it in `assets/fonts/`).
 static DEJAVU_SANS: &[u8] = include_bytes!("../../../../assets/fonts/DejaVuSans.ttf");
@@ -260,19 +260,53 @@ pub fn plot_losses(path: &Path, records: &[StepMetrics], smoothing: f64) -> Resu
     draw_panels(path, &panels, (2, 2), SIZE, XAxis::Steps, smoothing)
 }
 
-/// Draws FD-FMNIST and the Inception Score of the steps that measured them into `path`.
+/// Draws the quality of the steps that measured it into `path`: FD-FMNIST, the Inception
+/// Score, KID, and precision and recall; G_ema's beside the trained generator's.
 pub fn plot_quality(path: &Path, records: &[StepMetrics]) -> Result<(), TrainError> {
-    let panels = one_curve_panels(vec![
-        (
-            "FD-FMNIST (lower is better)",
-            series(records, |m| m.quality.map(|q| q.fd_fmnist)),
-        ),
-        (
-            "Inception Score (classifier)",
-            series(records, |m| m.quality.map(|q| q.inception_score)),
-        ),
-    ]);
-    draw_panels(path, &panels, (1, 2), QUALITY_SIZE, XAxis::Steps, 0.0)
+    type Pick = fn(&QualityPoint) -> Option<f64>;
+    let ema = records.iter().any(|m| m.quality_ema.is_some());
+    let curves = |label: &str, pick: Pick| {
+        let mut curves = vec![Curve {
+            label: if ema { format!("{label}G") } else { String::new() },
+            points: quality_series(records, |m| m.quality.as_ref(), pick),
+        }];
+        if ema {
+            curves.push(Curve {
+                label: format!("{label}G_ema"),
+                points: quality_series(records, |m| m.quality_ema.as_ref(), pick),
+            });
+        }
+        curves
+    };
+    let panel = |title: &str, curves: Vec<Curve>| Panel {
+        title: title.to_owned(),
+        curves,
+    };
+    let mut precision_recall = curves("precision, ", |q| q.precision);
+    precision_recall.extend(curves("recall, ", |q| q.recall));
+    if !ema {
+        precision_recall[0].label = "precision".into();
+        precision_recall[1].label = "recall".into();
+    }
+    let panels = vec![
+        panel("FD-FMNIST (lower is better)", curves("", |q| Some(q.fd_fmnist))),
+        panel("Inception Score (classifier)", curves("", |q| Some(q.inception_score))),
+        panel("KID (lower is better)", curves("", |q| q.kid)),
+        panel("precision and recall (k = 3)", precision_recall),
+    ];
+    draw_panels(path, &panels, (2, 2), QUALITY_SIZE, XAxis::Steps, 0.0)
+}
+
+/// The `(step, value)` points of one quality number of one generator over `records`.
+fn quality_series(
+    records: &[StepMetrics],
+    which: fn(&StepMetrics) -> Option<&QualityPoint>,
+    pick: fn(&QualityPoint) -> Option<f64>,
+) -> Vec<(f64, f64)> {
+    records
+        .iter()
+        .filter_map(|m| which(m).and_then(pick).map(|v| (m.step as f64, v)))
+        .collect()
 }
 
 /// Draws a run's plots into `dir`'s `plots/` as PNG and SVG: the losses (smoothed with
@@ -325,7 +359,12 @@ mod tests {
                     fd_fmnist: 100.0 / step as f64,
                     inception_score: 1.0 + step as f64 / 5.0,
                     inception_score_std: 0.1,
+                    kid: Some(1.0 / step as f64),
+                    kid_std: Some(0.01),
+                    precision: Some(0.5),
+                    recall: Some(0.2),
                 }),
+                quality_ema: None,
             })
             .collect()
     }

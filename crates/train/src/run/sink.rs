@@ -13,8 +13,8 @@ use crate::{LipschitzConstraint, OptimizerConfig, RunConfig, TrainError};
 pub trait RunSink {
     /// One generator step's metrics.
     fn step(&mut self, metrics: &StepMetrics) -> Result<(), TrainError>;
-    /// The sample grid of `step`.
-    fn grid(&mut self, _step: u64, _grid: &Grid) -> Result<(), TrainError> {
+    /// A sample grid of `step`, under `tag` ([`SAMPLES_TAG`] or [`SAMPLES_EMA_TAG`]).
+    fn grid(&mut self, _step: u64, _tag: &str, _grid: &Grid) -> Result<(), TrainError> {
         Ok(())
     }
     /// Training reached its step budget at `step`.
@@ -31,6 +31,8 @@ impl RunSink for MetricsLog {
 
 /// The TensorBoard tag of the sample grids.
 pub const SAMPLES_TAG: &str = "samples/fixed_noise";
+/// The TensorBoard tag of G_ema's sample grids.
+pub const SAMPLES_EMA_TAG: &str = "samples/fixed_noise_ema";
 /// The TensorBoard tag of the resolved config (text plugin).
 pub const CONFIG_TAG: &str = "config";
 
@@ -79,12 +81,12 @@ impl RunSink for TensorBoardSink {
         Ok(())
     }
 
-    fn grid(&mut self, step: u64, grid: &Grid) -> Result<(), TrainError> {
+    fn grid(&mut self, step: u64, tag: &str, grid: &Grid) -> Result<(), TrainError> {
         let png = grid.png().map_err(|error| TrainError::Image {
             path: self.writer.path().to_path_buf(),
             error,
         })?;
-        self.writer.image(SAMPLES_TAG, step, png, grid.size(), grid.channels())
+        self.writer.image(tag, step, png, grid.size(), grid.channels())
     }
 
     fn finished(&mut self, step: u64) -> Result<(), TrainError> {
@@ -141,6 +143,10 @@ fn hparams(config: &RunConfig) -> Vec<(String, HParam)> {
     match config.lipschitz {
         LipschitzConstraint::GradientPenalty { lambda } => list.push(("lipschitz.gp_lambda", number(lambda))),
         LipschitzConstraint::WeightClip { clip_value } => list.push(("lipschitz.clip_value", number(clip_value))),
+    }
+    if let Some(ema) = &config.ema {
+        list.push(("ema.decay", number(ema.decay)));
+        list.push(("ema.ramp_up", number(ema.ramp_up)));
     }
     list.into_iter().map(|(name, value)| (name.to_owned(), value)).collect()
 }

@@ -48,6 +48,18 @@ pub struct RunSummary {
     pub final_inception_score: Option<AtStep>,
     /// The highest Inception Score measured.
     pub best_inception_score: Option<AtStep>,
+    /// KID of the last measurement.
+    #[serde(default)]
+    pub final_kid: Option<AtStep>,
+    /// G_ema's FD-FMNIST at the last measurement (runs with `[ema]`).
+    #[serde(default)]
+    pub final_ema_fd_fmnist: Option<AtStep>,
+    /// G_ema's lowest FD-FMNIST.
+    #[serde(default)]
+    pub best_ema_fd_fmnist: Option<AtStep>,
+    /// G_ema's KID at the last measurement.
+    #[serde(default)]
+    pub final_ema_kid: Option<AtStep>,
 }
 
 impl RunSummary {
@@ -64,6 +76,9 @@ impl RunSummary {
         };
         let fd = measured(|m| m.quality.map(|q| q.fd_fmnist));
         let is = measured(|m| m.quality.map(|q| q.inception_score));
+        let kid = measured(|m| m.quality.and_then(|q| q.kid));
+        let ema_fd = measured(|m| m.quality_ema.map(|q| q.fd_fmnist));
+        let ema_kid = measured(|m| m.quality_ema.and_then(|q| q.kid));
         let best = |points: &[AtStep], better: fn(f64, f64) -> bool| {
             points
                 .iter()
@@ -88,6 +103,10 @@ impl RunSummary {
             best_fd_fmnist: best(&fd, |a, b| a < b),
             final_inception_score: is.last().copied(),
             best_inception_score: best(&is, |a, b| a > b),
+            final_kid: kid.last().copied(),
+            final_ema_fd_fmnist: ema_fd.last().copied(),
+            best_ema_fd_fmnist: best(&ema_fd, |a, b| a < b),
+            final_ema_kid: ema_kid.last().copied(),
         }
     }
 

@@ -2,12 +2,14 @@
 
 #![allow(dead_code)]
 
+use std::path::Path;
+
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use wgan_data::{ImageSet, Pixels};
 use wgan_model::Variant;
-use wgan_train::{Engine, RunConfig};
+use wgan_train::{Engine, Run, RunConfig, RunDir, Silent};
 
 /// The `variant` preset shrunk for 16×16 images: DIM `dim`, z of length `latent_dim`, one
 /// stage each way (generator widths [2, 1], critic [1, 2]), batches of `batch_size`, quality
@@ -50,4 +52,19 @@ pub fn snapshot<B: AutodiffBackend>(engine: &Engine<B>) -> (Vec<TensorData>, Vec
     let mut critic = Collect(Vec::new());
     engine.critic().visit(&mut critic);
     (generator.0, critic.0)
+}
+
+/// A run of `config` on [`distinct_images`] in a new run directory `parent/name`, on the
+/// default device, not yet trained.
+pub fn new_run<B: AutodiffBackend>(config: RunConfig, parent: &Path, name: &str) -> (RunDir, Run<B>) {
+    let run_dir = RunDir::create(parent.join(name)).unwrap();
+    let run = Run::create(config, distinct_images(), run_dir.clone(), Default::default()).unwrap();
+    (run_dir, run)
+}
+
+/// [`new_run`], trained to its last step.
+pub fn trained_run<B: AutodiffBackend>(config: RunConfig, parent: &Path, name: &str) -> (RunDir, Run<B>) {
+    let (run_dir, mut run) = new_run(config, parent, name);
+    run.run(&mut Silent).unwrap();
+    (run_dir, run)
 }
