@@ -23,7 +23,7 @@ use clap::Parser;
 pub struct UserError(String);
 
 fn main() -> ExitCode {
-    ignore_file_size_signal();
+    set_signal_actions();
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return exit_on_bad_arguments(&err),
@@ -85,10 +85,15 @@ fn knows_if_user_error(cause: &(dyn std::error::Error + 'static)) -> Option<bool
 /// With a file-size limit (`ulimit -f`), a write past it raises SIGXFSZ, whose default action
 /// kills the process without a word. Ignored, the write fails with EFBIG instead, and that
 /// error is reported like a full disk: with the file named and the last checkpoint kept.
-fn ignore_file_size_signal() {
-    // SAFETY: called first thing in `main`, before any other thread exists; SIG_IGN installs
-    // no handler code.
+///
+/// SIGPIPE gets its default action back (Rust ignores it, so `println!` into a closed pipe
+/// panics): `wgan eval --json | head -c 10` ends quietly, as Unix tools do, instead of
+/// printing a backtrace. Files are never pipes, so checkpoints are unaffected.
+fn set_signal_actions() {
+    // SAFETY: called first thing in `main`, before any other thread exists; SIG_IGN and
+    // SIG_DFL install no handler code.
     unsafe {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
