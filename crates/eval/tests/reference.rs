@@ -7,9 +7,8 @@ mod common;
 use std::path::PathBuf;
 
 use burn::backend::Flex;
-use common::real;
+use common::real_train_and_test;
 use sha2::{Digest, Sha256};
-use wgan_data::{SYSTEM_DATASET_DIR, Split};
 use wgan_eval::{ClassifierSource, QualityMeter, REFERENCE_CLASSIFIER_SHA256, accuracy, load_classifier};
 
 /// Test accuracy of the reference classifier, as quoted in the README.
@@ -40,8 +39,7 @@ fn the_shipped_file_is_the_pinned_reference() {
 
 #[test]
 fn the_reference_has_its_quoted_accuracy_and_real_data_fd() {
-    let (Some(train), Some(test)) = (real(Split::Train), real(Split::Test)) else {
-        println!("SKIPPED: Fashion-MNIST not found in {SYSTEM_DATASET_DIR} (apt-get install dataset-fashion-mnist)");
+    let Some((train, test)) = real_train_and_test() else {
         return;
     };
     let device = Default::default();

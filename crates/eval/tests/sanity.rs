@@ -6,9 +6,9 @@
 mod common;
 
 use burn::backend::{Autodiff, Flex};
-use common::real;
+use common::real_train_and_test;
 use rand::{Rng, SeedableRng};
-use wgan_data::{ImageSet, SYSTEM_DATASET_DIR, Split};
+use wgan_data::ImageSet;
 use wgan_eval::{
     CLASSES, Classifier, ClassifierConfig, ClassifierTraining, Gaussian, QualityMeter, classify, frechet_distance,
     inception_score, train_classifier,
@@ -66,8 +66,7 @@ fn subset(set: &ImageSet, range: std::ops::Range<usize>) -> ImageSet {
 
 #[test]
 fn real_images_score_well_and_noise_scores_badly() {
-    let (Some(train), Some(test)) = (real(Split::Train), real(Split::Test)) else {
-        println!("SKIPPED: Fashion-MNIST not found in {SYSTEM_DATASET_DIR} (apt-get install dataset-fashion-mnist)");
+    let Some((train, test)) = real_train_and_test() else {
         return;
     };
     let device = Default::default();
