@@ -1,7 +1,7 @@
 //! The wgpu backend trains like the CPU backend: two generator steps (ten critic steps, the
 //! gradient penalty or weight clipping included) of both variants at a tiny width give the
-//! same losses and the same networks on wgpu as on flex, within [`LOSS_TOLERANCE`] and
-//! [`WEIGHT_TOLERANCE`].
+//! same losses and the same parameter updates on wgpu as on flex, within [`LOSS_TOLERANCE`]
+//! and [`UPDATE_TOLERANCE`].
 //!
 //! The optimizers' epsilon is raised to 1 so that each update is proportional to its gradient.
 //! With the seed's tiny epsilon, Adam and RMSprop move a weight by about the learning rate
@@ -10,7 +10,10 @@
 //!
 //! It needs a Vulkan adapter; without a GPU, Mesa's software one (Debian's
 //! `mesa-vulkan-drivers`, which `.ci/run` installs) serves. The first run compiles the
-//! kernels (a minute or so on two cores; cached in `~/.cache/cubecl` after that).
+//! kernels (a minute or so on two cores; cached in `~/.cache/cubecl` after that). cubecl's
+//! autotune picks each kernel by timing it, so the kernels, and the order of their sums,
+//! differ between processes; the tests take the device one at a time, so that neither
+//! times its kernels against the other's load.
 
 mod common;
 
@@ -20,17 +23,25 @@ use burn::tensor::Tensor;
 use burn::tensor::TensorData;
 use burn::tensor::backend::AutodiffBackend;
 use common::{distinct_images, snapshot};
+use std::sync::{Mutex, MutexGuard};
 use wgan_model::Variant;
 use wgan_ops::upsample_bilinear_2x;
-use wgan_train::{Engine, OptimizerConfig, RunConfig, TrainStepMetrics};
+use wgan_train::{Engine, LipschitzConstraint, OptimizerConfig, RunConfig, TrainStepMetrics};
 
 /// Largest difference allowed between the backends' losses, relative to the loss's size
-/// (floor 1): the same arithmetic in a different summation order.
-const LOSS_TOLERANCE: f64 = 1e-4;
+/// (floor 1): the same arithmetic in a different summation order, compounded over ten
+/// optimizer steps. Most runs agree to 1e-7; one run on Mesa's llvmpipe, with other kernels
+/// chosen by autotune, differed by 1.1e-4 at the second step. A wrong gradient or penalty
+/// moves them by far more.
+const LOSS_TOLERANCE: f64 = 1e-3;
 
-/// Largest difference allowed between the backends' weights after the steps, as a fraction of
-/// the largest distance any weight moved: the backends agree on the updates to 1 %.
-const WEIGHT_TOLERANCE: f64 = 0.01;
+/// Largest difference allowed between the backends' values of a tensor after the steps, as a
+/// fraction of the largest update training made to that tensor: the backends agree on each
+/// tensor's updates to 1 %.
+const UPDATE_TOLERANCE: f64 = 0.01;
+
+/// Differences up to this are rounding whatever the update (16 float32 ulps at 1).
+const ROUNDING_FLOOR: f64 = 1e-6;
 
 const GENERATOR_STEPS: usize = 2;
 
@@ -58,20 +69,46 @@ fn config(variant: Variant) -> RunConfig {
 /// The metrics of each generator step, and the networks before and after.
 struct Trained {
     metrics: Vec<TrainStepMetrics>,
-    initial: Vec<TensorData>,
+    /// The parameters training started from: the initial generator's, and the initial
+    /// critic's as the first update sees them (clipped, under weight clipping).
+    start: Vec<TensorData>,
     trained: Vec<TensorData>,
 }
 
+/// Serialises the tests' use of the wgpu device.
+static WGPU_DEVICE: Mutex<()> = Mutex::new(());
+
+fn take_wgpu_device() -> MutexGuard<'static, ()> {
+    WGPU_DEVICE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn train<B: AutodiffBackend>(variant: Variant, device: B::Device) -> Trained {
-    let mut engine = Engine::<B>::new(config(variant), distinct_images(), device).unwrap();
-    let both = |(generator, critic): (Vec<TensorData>, Vec<TensorData>)| [generator, critic].concat();
-    let initial = both(snapshot(&engine));
+    let config = config(variant);
+    let clip_value = match config.lipschitz {
+        LipschitzConstraint::WeightClip { clip_value } => Some(clip_value),
+        _ => None,
+    };
+    let mut engine = Engine::<B>::new(config, distinct_images(), device).unwrap();
+    let (generator, critic) = snapshot(&engine);
+    // Clipping the initial critic is not training: its largest move (a BatchNorm scale from 1 to
+    // the clip value) would dwarf every update, and both backends make it exactly.
+    let critic = match clip_value {
+        Some(clip_value) => critic.iter().map(|tensor| clipped(tensor, clip_value as f32)).collect(),
+        None => critic,
+    };
     let metrics = (0..GENERATOR_STEPS).map(|_| engine.train_step().unwrap()).collect();
+    let (trained_generator, trained_critic) = snapshot(&engine);
     Trained {
         metrics,
-        initial,
-        trained: both(snapshot(&engine)),
+        start: [generator, critic].concat(),
+        trained: [trained_generator, trained_critic].concat(),
     }
+}
+
+fn clipped(tensor: &TensorData, clip_value: f32) -> TensorData {
+    let values: Vec<f32> = tensor.to_vec::<f32>().unwrap();
+    let values: Vec<f32> = values.into_iter().map(|x| x.clamp(-clip_value, clip_value)).collect();
+    TensorData::new(values, tensor.shape.clone())
 }
 
 /// Largest |a − b| over matching tensors.
@@ -106,6 +143,7 @@ fn require_vulkan_adapter() {
 #[test]
 fn wgpu_training_steps_agree_with_the_cpu_backend() {
     require_vulkan_adapter();
+    let _device = take_wgpu_device();
     for variant in [Variant::WganGp, Variant::Wgan] {
         let cpu = train::<Autodiff<Flex>>(variant, Default::default());
         let gpu = train::<Autodiff<Wgpu>>(variant, WgpuDevice::DefaultDevice);
@@ -134,18 +172,23 @@ fn wgpu_training_steps_agree_with_the_cpu_backend() {
             }
         }
         assert_eq!(gpu.metrics.len(), GENERATOR_STEPS);
-        assert_eq!(
-            largest_difference(&cpu.initial, &gpu.initial),
-            0.0,
-            "same initial weights"
-        );
-        let moved = largest_difference(&cpu.initial, &cpu.trained);
-        let difference = largest_difference(&cpu.trained, &gpu.trained);
-        eprintln!("{variant:?}: weights moved up to {moved:.2e}; the backends differ by up to {difference:.2e}");
+        assert_eq!(largest_difference(&cpu.start, &gpu.start), 0.0, "same initial weights");
         assert!(
-            moved > 0.0 && difference <= WEIGHT_TOLERANCE * moved,
-            "{variant:?}: {difference:.3e} apart"
+            largest_difference(&cpu.start, &cpu.trained) > 0.0,
+            "{variant:?}: training moved nothing"
         );
+        for (index, ((start, cpu), gpu)) in cpu.start.iter().zip(&cpu.trained).zip(&gpu.trained).enumerate() {
+            let update = largest_difference(std::slice::from_ref(start), std::slice::from_ref(cpu));
+            let difference = largest_difference(std::slice::from_ref(cpu), std::slice::from_ref(gpu));
+            eprintln!(
+                "{variant:?} tensor {index} {:?}: updated by up to {update:.2e}; the backends differ by up to {difference:.2e}",
+                cpu.shape
+            );
+            assert!(
+                difference <= (UPDATE_TOLERANCE * update).max(ROUNDING_FLOOR),
+                "{variant:?} tensor {index}: the backends are {difference:.3e} apart after updates of up to {update:.3e}"
+            );
+        }
     }
 }
 
@@ -156,6 +199,7 @@ fn wgpu_training_steps_agree_with_the_cpu_backend() {
 #[test]
 fn wgpu_upsampling_agrees_with_the_cpu_backend() {
     require_vulkan_adapter();
+    let _device = take_wgpu_device();
     for shape in [[8, 16, 4, 4], [8, 8, 8, 8], [64, 1, 8, 8], [2, 3, 5, 7]] {
         let count: usize = shape.iter().product();
         let values: Vec<f32> = (0..count).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
