@@ -108,8 +108,9 @@ pub struct DataExportArgs {
 /// `--device`, shared by every command that computes.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct DeviceArgs {
-    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`).
-    #[arg(long = "device", default_value = "auto", value_name = "DEVICE")]
+    /// Where to compute: auto, cpu, cuda[:N] or wgpu[:N] (see `wgan devices`). Without the
+    /// flag, `WGAN_DEVICE` if it is set, else auto.
+    #[arg(long = "device", env = "WGAN_DEVICE", default_value = "auto", value_name = "DEVICE")]
     pub request: DeviceRequest,
 }
 
@@ -128,6 +129,10 @@ pub struct BenchArgs {
     /// Untimed generator steps first (allocation, kernel selection).
     #[arg(long, default_value_t = 2)]
     pub warmup: usize,
+    /// Also time a large matrix product on the same device, and report the step's GFLOP/s
+    /// as a fraction of that peak.
+    #[arg(long)]
+    pub peak: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub json: bool,

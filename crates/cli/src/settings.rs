@@ -88,6 +88,8 @@ pub struct BenchSettings {
     pub steps: usize,
     /// Untimed generator steps first.
     pub warmup: usize,
+    /// Whether to time the matrix-product peak too.
+    pub peak: bool,
     /// Where to compute.
     pub device: DeviceArgs,
 }
@@ -105,6 +107,7 @@ impl BenchSettings {
             config,
             steps: args.steps,
             warmup: args.warmup,
+            peak: args.peak,
             device: args.device,
         })
     }

@@ -21,6 +21,7 @@ fn bench_json_reports_the_median_step_and_the_time_split() {
         "3",
         "--warmup",
         "1",
+        "--peak",
         "--json",
     ]);
     stderr_with_code(&output, 0);
@@ -48,4 +49,19 @@ fn bench_json_reports_the_median_step_and_the_time_split() {
         .sum();
     assert!((total - 1.0).abs() < 1e-9, "{share}");
     assert!(share["critic"].as_f64().unwrap() > share["data"].as_f64().unwrap());
+
+    // FLOPs from the networks' forward FLOPs (`wgan info`), by the documented count: batch 16,
+    // n_critic 5, critic step b·(F_G + 12·F_D) with the penalty, generator step b·(3·F_G + 2·F_D).
+    let info = wgan(&["info", "--json", "--config", config.to_str().unwrap()]);
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    let generator = info["generator"]["forward_flops"].as_u64().unwrap();
+    let critic = info["critic"]["forward_flops"].as_u64().unwrap();
+    let expected = 5 * 16 * (generator + 12 * critic) + 16 * (3 * generator + 2 * critic);
+    assert_eq!(report["flops_per_step"].as_u64(), Some(expected));
+    let gflop_per_s = report["gflop_per_s"].as_f64().unwrap();
+    assert!((gflop_per_s * median * 1e9 / expected as f64 - 1.0).abs() < 1e-9);
+    let peak = report["peak_gflop_per_s"].as_f64().unwrap();
+    assert!(peak > 0.0 && peak.is_finite(), "{peak}");
+    let fraction = report["peak_fraction"].as_f64().unwrap();
+    assert!((fraction * peak / gflop_per_s - 1.0).abs() < 1e-9);
 }

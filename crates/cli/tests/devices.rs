@@ -74,3 +74,26 @@ fn auto_says_what_it_chose_and_why() {
         );
     }
 }
+
+/// `WGAN_DEVICE` stands in for a missing `--device`, and the flag wins over it.
+#[test]
+fn wgan_device_is_the_default_and_the_flag_wins() {
+    let config = smoke_config();
+    let bench = |device_variable: &str, flag: Option<&str>| {
+        let mut command = common::binary().command();
+        command.env(wgan_test_support::binary::DEVICE_VARIABLE, device_variable);
+        command.args(["bench", "--config", config.to_str().unwrap()]);
+        // The device is chosen first; the missing data then ends the command.
+        command.args(["--set", "data.path=/nonexistent/fashion-mnist"]);
+        if let Some(flag) = flag {
+            command.args(["--device", flag]);
+        }
+        stderr_with_code(&command.output().unwrap(), 1)
+    };
+    let stderr = bench("gpu", None);
+    assert!(stderr.contains("--device gpu: unknown device"), "{stderr}");
+    let stderr = bench("gpu", Some("cpu"));
+    assert!(stderr.lines().any(|line| line.starts_with("device: cpu")), "{stderr}");
+    let stderr = bench("cpu", None);
+    assert!(stderr.lines().any(|line| line.starts_with("device: cpu")), "{stderr}");
+}

@@ -63,3 +63,28 @@ fn each_cause_is_printed_once() {
     );
     assert_eq!(message.matches("No such file or directory").count(), 1, "{message}");
 }
+
+/// `wgan info --json … | head -c 0`: output into a closed pipe ends the process quietly by
+/// SIGPIPE, as Unix tools do, instead of a panic and its backtrace.
+#[test]
+fn a_closed_output_pipe_ends_wgan_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().unwrap();
+    // Closed before wgan starts, so its first write finds no reader.
+    drop(reader);
+    let config = common::smoke_config();
+    let output = common::binary()
+        .command()
+        .args(["info", "--json", "--config", config.to_str().unwrap()])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}: {stderr}",
+        output.status
+    );
+    assert!(stderr.is_empty(), "nothing on stderr: {stderr}");
+}

@@ -129,6 +129,7 @@ fn an_output_directory_that_cannot_be_written_is_a_clear_error() {
 /// writer of one file).
 fn train_with_file_size_limit(bytes: u64, args: &[&str]) -> std::process::Output {
     Command::new("prlimit")
+        .env(wgan_test_support::binary::DEVICE_VARIABLE, "cpu")
         .arg(format!("--fsize={bytes}"))
         .arg(env!("CARGO_BIN_EXE_wgan"))
         .args(args)

@@ -34,6 +34,7 @@ use rand::SeedableRng;
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use wgan_train::torch_layout::{NamedTensor, conv_tensors, linear_tensors, safetensors_bytes, transposed};
 
 use crate::{Classifier, ClassifierConfig, ClassifierTraining, EvalError, TrainedClassifier};
 
@@ -108,51 +109,14 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Row-major f32 values of a tensor.
-fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
-    tensor.into_data().convert::<f32>().to_vec::<f32>().unwrap_or_default()
-}
-
-/// `[rows, columns]` row-major values transposed to `[columns, rows]` row-major.
-fn transposed(values: &[f32], rows: usize, columns: usize) -> Vec<f32> {
-    let mut out = vec![0.0; values.len()];
-    for r in 0..rows {
-        for c in 0..columns {
-            out[c * rows + r] = values[r * columns + c];
-        }
-    }
-    out
-}
-
 /// The classifier's tensors under the documented names, PyTorch layouts.
-fn named_tensors<B: Backend>(classifier: &Classifier<B>) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-    let mut out = Vec::new();
-    let convs = std::iter::once(("stem".to_string(), &classifier.stem)).chain(
-        classifier
-            .blocks
-            .iter()
-            .enumerate()
-            .map(|(i, block)| (format!("blocks.{i}.conv"), &block.conv)),
-    );
-    for (name, conv) in convs {
-        out.push((
-            format!("{name}.weight"),
-            conv.weight.dims().to_vec(),
-            values(conv.weight.val()),
-        ));
-        if let Some(bias) = &conv.bias {
-            out.push((format!("{name}.bias"), bias.dims().to_vec(), values(bias.val())));
-        }
+fn named_tensors<B: Backend>(classifier: &Classifier<B>) -> Vec<NamedTensor> {
+    let mut out = conv_tensors("stem", &classifier.stem);
+    for (i, block) in classifier.blocks.iter().enumerate() {
+        out.extend(conv_tensors(&format!("blocks.{i}.conv"), &block.conv));
     }
-    for (name, dense) in [("features", &classifier.features), ("logits", &classifier.logits)] {
-        // burn's Linear weight is [in, out]; the file's is [out, in].
-        let [input, output] = dense.weight.dims();
-        let weight = transposed(&values(dense.weight.val()), input, output);
-        out.push((format!("{name}.weight"), vec![output, input], weight));
-        if let Some(bias) = &dense.bias {
-            out.push((format!("{name}.bias"), bias.dims().to_vec(), values(bias.val())));
-        }
-    }
+    out.extend(linear_tensors("features", &classifier.features));
+    out.extend(linear_tensors("logits", &classifier.logits));
     out
 }
 
@@ -163,17 +127,6 @@ pub fn save_classifier<B: Backend>(trained: &TrainedClassifier<B>, path: &Path) 
         path: path.to_path_buf(),
         reason,
     };
-    let tensors: Vec<(String, Vec<usize>, Vec<u8>)> = named_tensors(&trained.classifier)
-        .into_iter()
-        .map(|(name, shape, values)| (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
-        .collect();
-    let views = tensors
-        .iter()
-        .map(|(name, shape, bytes)| {
-            safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), bytes).map(|view| (name.clone(), view))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|err| failed(err.to_string()))?;
     let config = serde_json::to_string(&trained.config).map_err(|err| failed(err.to_string()))?;
     let training = serde_json::to_string(&trained.training).map_err(|err| failed(err.to_string()))?;
     let metadata = HashMap::from([
@@ -186,7 +139,8 @@ pub fn save_classifier<B: Backend>(trained: &TrainedClassifier<B>, path: &Path) 
             trained.test_accuracy.to_string(),
         ),
     ]);
-    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|err| failed(err.to_string()))?;
+    let bytes =
+        safetensors_bytes(&named_tensors(&trained.classifier), metadata).map_err(|err| failed(err.to_string()))?;
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|source| EvalError::io(parent, source))?;
     }

@@ -156,3 +156,23 @@ fn input_gradient_equals_autodiff_input_gradient() {
         }
     }
 }
+
+/// The forward FLOPs per sample, by hand at DIM 64 (`2·in·out` per dense layer,
+/// `2·C_in·C_out·25·H·W` per 5×5 convolution).
+#[test]
+fn forward_flops_count_every_matrix_product() {
+    let device = Default::default();
+    let critic: u64 = 2 * 64 * 25 * 16 * 16 + 2 * 64 * 128 * 25 * 8 * 8 + 2 * 128 * 256 * 25 * 4 * 4 + 2 * 4096;
+    let generator_gp: u64 =
+        2 * 128 * 4096 + 2 * 256 * 128 * 25 * 8 * 8 + 2 * 128 * 128 * 25 * 16 * 16 + 2 * 128 * 25 * 32 * 32;
+    let generator: u64 =
+        2 * 128 * 4096 + 2 * 256 * 128 * 25 * 8 * 8 + 2 * 128 * 64 * 25 * 16 * 16 + 2 * 64 * 25 * 32 * 32;
+    for (variant, generator_flops) in [(Variant::WganGp, generator_gp), (Variant::Wgan, generator)] {
+        let config = ModelConfig::preset(variant, 64);
+        let summary = Generator::<Cpu>::new(&config, &mut rng(), &device).unwrap().summary();
+        assert_eq!(summary.forward_flops, generator_flops, "{variant:?} generator");
+        let summary = Critic::<Cpu>::new(&config, &mut rng(), &device).unwrap().summary();
+        assert_eq!(summary.forward_flops, critic, "{variant:?} critic");
+    }
+    assert_eq!(generator_gp, 322_174_976);
+}

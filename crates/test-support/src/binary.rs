@@ -7,6 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// The environment variable that `--device` falls back to.
+pub const DEVICE_VARIABLE: &str = "WGAN_DEVICE";
+
 /// The `wgan` binary under test.
 #[derive(Debug, Clone)]
 pub struct Wgan {
@@ -19,9 +22,14 @@ impl Wgan {
         Self { path: path.into() }
     }
 
-    /// A command running the binary, to add arguments or environment to.
+    /// A command running the binary, to add arguments or environment to. It computes on the
+    /// CPU (`WGAN_DEVICE=cpu`) unless its arguments name another `--device`: the tests
+    /// assert bit-exact results, and only the CPU gives them. On a GPU, cubecl's autotune
+    /// picks kernels by timing, so bits can differ between two processes.
     pub fn command(&self) -> Command {
-        Command::new(&self.path)
+        let mut command = Command::new(&self.path);
+        command.env(DEVICE_VARIABLE, "cpu");
+        command
     }
 
     /// Runs the binary with `args` to completion.

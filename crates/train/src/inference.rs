@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use burn::nn::BatchNorm;
-use burn::nn::conv::Conv2d;
 use burn::tensor::backend::Backend;
 use burn::tensor::{Tensor, TensorData};
 use wgan_model::{Generator, ModelConfig};
@@ -12,6 +11,7 @@ use wgan_model::{Generator, ModelConfig};
 use crate::checkpoint::{
     CHECKPOINT_FILES, CheckpointError, CheckpointState, EMA_FILE, list_checkpoints, load_module, read_checkpoint,
 };
+use crate::torch_layout::{NamedTensor, conv_tensors, linear_tensors, safetensors_bytes, tensor_values};
 use crate::{NoiseSource, RunDir, Stream, TrainError, blend_generator};
 
 /// Which of a checkpoint's generators to use.
@@ -180,20 +180,9 @@ pub fn sample<B: Backend>(
     Ok((noise, samples))
 }
 
-/// Row-major f32 values of a tensor.
-fn values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f32> {
-    tensor.into_data().convert::<f32>().to_vec::<f32>().unwrap_or_default()
-}
-
 /// Tensors of the PyTorch module in `scripts/torch_generator.py`, by state-dict name.
-fn torch_tensors<B: Backend>(generator: &Generator<B>) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-    let mut out = Vec::new();
-    // burn's Linear weight is [in, out]; torch.nn.Linear's is [out, in].
-    let weight = generator.project.weight.val().transpose();
-    out.push(("project.weight".to_string(), weight.dims().to_vec(), values(weight)));
-    if let Some(bias) = &generator.project.bias {
-        out.push(("project.bias".into(), bias.dims().to_vec(), values(bias.val())));
-    }
+fn torch_tensors<B: Backend>(generator: &Generator<B>) -> Vec<NamedTensor> {
+    let mut out = linear_tensors("project", &generator.project);
     let mut norm = |prefix: &str, norm: &BatchNorm<B>| {
         let features = norm.gamma.dims()[0];
         for (name, tensor) in [
@@ -202,28 +191,17 @@ fn torch_tensors<B: Backend>(generator: &Generator<B>) -> Vec<(String, Vec<usize
             ("running_mean", norm.running_mean.value()),
             ("running_var", norm.running_var.value()),
         ] {
-            out.push((format!("{prefix}.{name}"), vec![features], values(tensor)));
+            out.push((format!("{prefix}.{name}"), vec![features], tensor_values(tensor)));
         }
     };
     norm("project_norm", &generator.project_norm);
     for (index, block) in generator.blocks.iter().enumerate() {
         norm(&format!("blocks.{index}.norm"), &block.norm);
     }
-    let mut conv = |prefix: String, conv: &Conv2d<B>| {
-        // Conv weights are [out, in, kh, kw] in both.
-        out.push((
-            format!("{prefix}.weight"),
-            conv.weight.dims().to_vec(),
-            values(conv.weight.val()),
-        ));
-        if let Some(bias) = &conv.bias {
-            out.push((format!("{prefix}.bias"), bias.dims().to_vec(), values(bias.val())));
-        }
-    };
     for (index, block) in generator.blocks.iter().enumerate() {
-        conv(format!("blocks.{index}.conv"), &block.conv);
+        out.extend(conv_tensors(&format!("blocks.{index}.conv"), &block.conv));
     }
-    conv("output".into(), &generator.output);
+    out.extend(conv_tensors("output", &generator.output));
     out
 }
 
@@ -235,23 +213,11 @@ pub fn export_safetensors<B: Backend>(
     path: &Path,
 ) -> Result<(), TrainError> {
     let tensors = torch_tensors(generator);
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-        .into_iter()
-        .map(|(name, shape, values)| (name, shape, values.iter().flat_map(|v| v.to_le_bytes()).collect()))
-        .collect();
-    let views = bytes
-        .iter()
-        .map(|(name, shape, data)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
-                .map(|view| (name.clone(), view))
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(TrainError::Safetensors)?;
     let model_toml = toml::to_string(model).map_err(TrainError::Toml)?;
     let metadata = HashMap::from([
         ("wgan.model".to_string(), model_toml),
         ("format".to_string(), "pt".to_string()),
     ]);
-    let serialized = safetensors::serialize(views, Some(metadata)).map_err(TrainError::Safetensors)?;
+    let serialized = safetensors_bytes(&tensors, metadata).map_err(TrainError::Safetensors)?;
     std::fs::write(path, serialized).map_err(|source| TrainError::io(path, source))
 }

@@ -15,10 +15,12 @@ mod checkpoint;
 mod config;
 mod engine;
 mod error;
+mod flops;
 mod inference;
 mod optimizer;
 mod run;
 pub mod tensorboard;
+pub mod torch_layout;
 
 pub use checkpoint::{
     CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, EMA_FILE, LoadedCheckpoint, RecordError,
@@ -30,11 +32,12 @@ pub use config::{
     RunConfig, ScheduleConfig,
 };
 pub use engine::{
-    CriticLoss, CriticStepMetrics, Engine, EngineState, GeneratorStepMetrics, NoiseSource, StepTimings, Stream,
-    TrainStepMetrics, blend_generator, clip_parameters, critic_loss, data_order_seed, detached_copy, gradient_penalty,
+    CriticLoss, CriticStepValues, Engine, EngineState, NoiseSource, StepTimings, Stream, TrainStepMetrics,
+    blend_generator, clip_parameters, critic_loss, data_order_seed, detached_copy, gradient_penalty,
     recompute_batch_norm, sample_norm, samples_of, stream_rng,
 };
 pub use error::{ConfigError, PlotError, TrainError};
+pub use flops::StepFlops;
 pub use inference::{LoadedGenerator, Weights, export_safetensors, load_generator, sample};
 pub use optimizer::{NetworkOptimizer, OptimizerConfig};
 pub use run::{

@@ -2,8 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use burn::tensor::backend::AutodiffBackend;
-use wgan_train::{Engine, StepTimings};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Distribution, Tensor};
+use wgan_train::{Engine, StepFlops, StepTimings};
 
 use crate::args::BenchArgs;
 use crate::dataset::load_training_data;
@@ -39,6 +40,37 @@ struct Report {
     step_s: Vec<f64>,
     /// Summed over the timed steps.
     timings: StepTimings,
+    /// FLOPs of one generator step, counted from the architecture.
+    flops: StepFlops,
+    /// GFLOP/s of a [`PEAK_SIZE`]² matrix product on the same device, with `--peak`.
+    peak_gflop_per_s: Option<f64>,
+}
+
+/// Side of the square f32 matrices whose product sets the peak: 17.2 GFLOP, about 0.1 s on
+/// two CPU cores.
+const PEAK_SIZE: usize = 2048;
+
+/// Timed products for the peak, after two untimed ones.
+const PEAK_RUNS: usize = 7;
+
+/// The median GFLOP/s of [`PEAK_SIZE`]² · [`PEAK_SIZE`]² products of random f32 matrices on
+/// `device`, each timed until one element of its result is back on the host.
+fn matrix_product_peak<B: Backend>(device: &B::Device) -> f64 {
+    let random = || Tensor::<B, 2>::random([PEAK_SIZE, PEAK_SIZE], Distribution::Uniform(-1.0, 1.0), device);
+    let (left, right) = (random(), random());
+    let mut seconds: Vec<f64> = (0..PEAK_RUNS + 2)
+        .map(|_| {
+            let started = Instant::now();
+            let product = left.clone().matmul(right.clone());
+            // burn's `slice` takes one range per leading dimension.
+            let _ = product.slice([0..1, 0..1]).into_data();
+            started.elapsed().as_secs_f64()
+        })
+        .skip(2)
+        .collect();
+    seconds.sort_by(f64::total_cmp);
+    let flops = 2.0 * (PEAK_SIZE as f64).powi(3);
+    flops / seconds[seconds.len() / 2] / 1e9
 }
 
 fn bench<B: AutodiffBackend>(
@@ -48,7 +80,13 @@ fn bench<B: AutodiffBackend>(
     device: B::Device,
 ) -> anyhow::Result<Report> {
     let config = &settings.config;
+    let peak_gflop_per_s = settings.peak.then(|| matrix_product_peak::<B::InnerBackend>(&device));
     let mut engine = Engine::<B>::new(config.clone(), data, device)?;
+    let flops = StepFlops::of(
+        config,
+        engine.generator().summary().forward_flops,
+        engine.critic().summary().forward_flops,
+    );
     for _ in 0..settings.warmup {
         engine.train_step()?;
     }
@@ -68,6 +106,8 @@ fn bench<B: AutodiffBackend>(
         steps: settings.steps,
         step_s,
         timings: engine.take_timings(),
+        flops,
+        peak_gflop_per_s,
     })
 }
 
@@ -86,6 +126,16 @@ impl Report {
     /// Real images through the critic per second: batch × n_critic per generator step.
     fn images_per_s(&self) -> f64 {
         (self.batch_size as f64 * f64::from(self.n_critic)) / self.median_step_s()
+    }
+
+    /// The step's FLOPs over its median time, in GFLOP/s.
+    fn gflop_per_s(&self) -> f64 {
+        self.flops.total as f64 / self.median_step_s() / 1e9
+    }
+
+    /// [`Report::gflop_per_s`] as a fraction of the matrix-product peak, with `--peak`.
+    fn peak_fraction(&self) -> Option<f64> {
+        self.peak_gflop_per_s.map(|peak| self.gflop_per_s() / peak)
     }
 
     /// `(data, critic, generator)` shares of the timed steps' total time.
@@ -117,6 +167,12 @@ impl Report {
             "images_per_s": self.images_per_s(),
             "step_s": self.step_s,
             "time_share": { "data": data, "critic": critic, "generator": generator },
+            "flops_per_step": self.flops.total,
+            "flops": self.flops,
+            "gflop_per_s": self.gflop_per_s(),
+            "peak_gflop_per_s": self.peak_gflop_per_s,
+            "peak_matrix_size": self.peak_gflop_per_s.map(|_| PEAK_SIZE),
+            "peak_fraction": self.peak_fraction(),
         })
     }
 
@@ -138,5 +194,18 @@ impl Report {
             100.0 * generator,
             100.0 * data
         );
+        println!(
+            "{:.1} GFLOP per generator step (critic step {:.1}, generator update {:.1}): {:.1} GFLOP/s",
+            self.flops.total as f64 / 1e9,
+            self.flops.critic_step as f64 / 1e9,
+            self.flops.generator_step as f64 / 1e9,
+            self.gflop_per_s()
+        );
+        if let (Some(peak), Some(fraction)) = (self.peak_gflop_per_s, self.peak_fraction()) {
+            println!(
+                "peak ({PEAK_SIZE}² matrix product on the same device): {peak:.1} GFLOP/s; the step runs at {:.1} % of it",
+                100.0 * fraction
+            );
+        }
     }
 }

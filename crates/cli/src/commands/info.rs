@@ -46,18 +46,24 @@ fn render(name: &str, summary: &NetworkSummary) -> String {
     let _ = writeln!(out, "{name}:");
     for layer in &summary.layers {
         let shape = format!("{:?}", layer.output_shape);
+        let flops = match layer.forward_flops {
+            0 => String::new(),
+            flops => format!("{:.1} MFLOP", flops as f64 / 1e6),
+        };
         let _ = writeln!(
             out,
-            "  {:<width$}  {:<16} {:>12}",
+            "  {:<width$}  {:<16} {:>12} {:>14}",
             layer.layer,
             shape,
-            thousands(layer.trainable_params)
+            thousands(layer.trainable_params),
+            flops
         );
     }
     let _ = writeln!(
         out,
-        "  {name} trainable parameters: {}",
-        thousands(summary.trainable_params)
+        "  {name} trainable parameters: {}; forward {:.1} MFLOP per sample",
+        thousands(summary.trainable_params),
+        summary.forward_flops as f64 / 1e6
     );
     out
 }

@@ -8,7 +8,10 @@
 
 mod stencil;
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
+use std::any::{Any, TypeId};
+use std::sync::Mutex;
+
+use burn::tensor::{DType, Tensor, TensorData, backend::Backend};
 
 use crate::dispatch::host_kernels_apply;
 
@@ -60,13 +63,32 @@ pub fn upsample_bilinear_2x<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
     upsample_by_matrices(input)
 }
 
-/// [`upsample_bilinear_2x`] as the two matrix products `A_h · X · A_wᵀ`.
-fn upsample_by_matrices<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
-    let [batch, channels, height, width] = input.dims();
-    let device = input.device();
-    let dtype = input.dtype();
+/// Which interpolation matrices: backend, device, dtype, input height and width.
+type MatricesKey = (TypeId, String, DType, usize, usize);
+
+/// The interpolation matrices made so far, `(A_h, A_wᵀ)` as `Box<(Tensor<B, 2>, Tensor<B, 2>)>`
+/// for the backend in the key: each is uploaded once per device, not on every call.
+static MATRICES: Mutex<Vec<(MatricesKey, Box<dyn Any + Send>)>> = Mutex::new(Vec::new());
+
+/// `A_h` (`[2h, h]`) and `A_wᵀ` (`[w, 2w]`) for `[height, width]` inputs on `device`, made on
+/// the first call for that device, dtype and size and reused after.
+fn interpolation_matrices<B: Backend>(
+    height: usize,
+    width: usize,
+    device: &B::Device,
+    dtype: DType,
+) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    let key: MatricesKey = (TypeId::of::<B>(), format!("{device:?}"), dtype, height, width);
+    let mut made = MATRICES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(matrices) = made
+        .iter()
+        .find(|(existing, _)| *existing == key)
+        .and_then(|(_, matrices)| matrices.downcast_ref::<(Tensor<B, 2>, Tensor<B, 2>)>())
+    {
+        return matrices.clone();
+    }
     let tensor = |values: Vec<f32>, shape: [usize; 2]| {
-        Tensor::<B, 2>::from_data(TensorData::new(values, shape), (&device, dtype))
+        Tensor::<B, 2>::from_data(TensorData::new(values, shape), (device, dtype))
     };
     let rows = tensor(bilinear_matrix(height, 2 * height), [2 * height, height]); // [2h, h]
     // A_wᵀ laid out row-major on the host, not as a transposed view of A_w: cubecl 0.10's
@@ -77,6 +99,14 @@ fn upsample_by_matrices<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
         transposed(&bilinear_matrix(width, 2 * width), 2 * width, width),
         [width, 2 * width],
     ); // [w, 2w]
+    made.push((key, Box::new((rows.clone(), columns_t.clone()))));
+    (rows, columns_t)
+}
+
+/// [`upsample_bilinear_2x`] as the two matrix products `A_h · X · A_wᵀ`.
+fn upsample_by_matrices<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [batch, channels, height, width] = input.dims();
+    let (rows, columns_t) = interpolation_matrices::<B>(height, width, &input.device(), input.dtype());
     let images = batch * channels;
     // Widen every row: [B·C·h, w] · [w, 2w] -> [B·C·h, 2w].
     let wide = input.reshape([images * height, width]).matmul(columns_t);
@@ -147,6 +177,27 @@ mod tests {
                     .assert_approx_eq::<f32>(&single.into_data(), burn::tensor::Tolerance::absolute(1e-5));
             }
         }
+    }
+
+    #[test]
+    fn interpolation_matrices_are_made_once_per_size() {
+        let device = Default::default();
+        // Entries for 3×5 inputs, a size no other test uses.
+        let count = || {
+            let made = MATRICES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            made.iter()
+                .filter(|((_, _, _, height, width), _)| (*height, *width) == (3, 5))
+                .count()
+        };
+        let x = Tensor::<B, 4>::ones([2, 1, 3, 5], &device);
+        let first = upsample_by_matrices(x.clone());
+        let after_first = count();
+        let second = upsample_by_matrices(x);
+        assert_eq!(after_first, 1, "the first call made them");
+        assert_eq!(count(), 1, "the second call made no new matrices");
+        first.into_data().assert_eq(&second.into_data(), true);
+        let (rows, columns_t) = interpolation_matrices::<B>(3, 5, &device, DType::F32);
+        assert_eq!((rows.dims(), columns_t.dims()), ([6, 3], [5, 10]));
     }
 
     #[test]

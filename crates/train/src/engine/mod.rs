@@ -27,7 +27,7 @@ pub use ema::{blend_generator, detached_copy, recompute_batch_norm};
 pub use losses::{CriticLoss, critic_loss, gradient_penalty, sample_norm};
 pub use noise::{NoiseSource, Stream, data_order_seed, stream_rng};
 pub use state::EngineState;
-pub use step::{CriticStepMetrics, GeneratorStepMetrics, TrainStepMetrics};
+pub use step::{CriticStepValues, TrainStepMetrics};
 pub use timings::StepTimings;
 
 /// A training run's state and its updates, on backend `B`.
@@ -40,6 +40,8 @@ pub struct Engine<B: AutodiffBackend> {
     timings: StepTimings,
     /// G_ema ready for inference, and the step it was made at.
     ema_for_inference: Option<(u64, Generator<B::InnerBackend>)>,
+    /// Device→host reads made by the training steps.
+    host_reads: u64,
 }
 
 impl<B: AutodiffBackend> Engine<B> {
@@ -54,6 +56,7 @@ impl<B: AutodiffBackend> Engine<B> {
             state,
             timings: StepTimings::default(),
             ema_for_inference: None,
+            host_reads: 0,
         })
     }
 
@@ -72,6 +75,7 @@ impl<B: AutodiffBackend> Engine<B> {
             state,
             timings: StepTimings::default(),
             ema_for_inference: None,
+            host_reads: 0,
         })
     }
 
@@ -132,6 +136,12 @@ impl<B: AutodiffBackend> Engine<B> {
     /// The training images.
     pub fn data(&self) -> &ImageSet {
         &self.data
+    }
+
+    /// Device→host reads the training steps have made: one per [`Engine::train_step`], none
+    /// in [`Engine::critic_step`] or [`Engine::generator_step`].
+    pub fn host_reads(&self) -> u64 {
+        self.host_reads
     }
 
     /// The time spent per phase since the last call, and a fresh start.

@@ -1,5 +1,5 @@
 //! One generator step of WGAN / WGAN-GP: `n_critic` critic updates, then one generator
-//! update, each returning what it measured.
+//! update, each returning what it measured on the device.
 
 use std::time::Instant;
 
@@ -14,22 +14,31 @@ use super::ema::{blend_generator, detached_copy};
 use super::losses::critic_loss;
 use crate::{LipschitzConstraint, TrainError};
 
-/// What one critic step measured.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct CriticStepMetrics {
-    /// The loss minimised: `mean D(fake) − mean D(real) [+ λ·GP]`.
-    pub loss: f64,
-    /// `mean D(real) − mean D(fake)`.
-    pub wasserstein_estimate: f64,
-    /// The penalty without λ, for WGAN-GP.
-    pub gradient_penalty: Option<f64>,
+/// What one critic step measured, still on the device: one-element tensors, detached from
+/// the autodiff graph. Nothing is read back until [`Engine::train_step`] reads a whole
+/// generator step's values at once.
+#[derive(Debug, Clone)]
+pub struct CriticStepValues<B: Backend> {
+    /// The loss minimised: `mean D(fake) − mean D(real) [+ λ·GP]`, shape `[1]`.
+    pub loss: Tensor<B, 1>,
+    /// `mean D(real) − mean D(fake)`, shape `[1]`.
+    pub wasserstein_estimate: Tensor<B, 1>,
+    /// The penalty without λ, for WGAN-GP, shape `[1]`.
+    pub gradient_penalty: Option<Tensor<B, 1>>,
 }
 
-/// What one generator update measured.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GeneratorStepMetrics {
-    /// The loss minimised: `−mean D(G(z))`.
-    pub loss: f64,
+impl<B: Backend> CriticStepValues<B> {
+    /// Element-wise sums with `other`'s values, on the device.
+    fn add(self, other: Self) -> Self {
+        Self {
+            loss: self.loss.add(other.loss),
+            wasserstein_estimate: self.wasserstein_estimate.add(other.wasserstein_estimate),
+            gradient_penalty: match (self.gradient_penalty, other.gradient_penalty) {
+                (Some(a), Some(b)) => Some(a.add(b)),
+                (a, b) => a.or(b),
+            },
+        }
+    }
 }
 
 /// What one generator step (its critic steps included) measured. Critic quantities are
@@ -48,33 +57,36 @@ pub struct TrainStepMetrics {
     pub gradient_penalty: Option<f64>,
 }
 
-/// First value of a one-element tensor, as f64.
-fn scalar<B: Backend>(tensor: Tensor<B, 1>) -> f64 {
-    tensor
-        .into_data()
-        .convert::<f64>()
-        .to_vec::<f64>()
-        .ok()
-        .and_then(|v| v.first().copied())
-        .unwrap_or(f64::NAN)
-}
-
 impl<B: AutodiffBackend> Engine<B> {
     /// One generator step: `n_critic` critic steps, then one generator step. Fails, after
     /// counting the step, if a loss is NaN or infinite.
+    ///
+    /// The critic steps' values are summed on the device, and the whole step's metrics come
+    /// back in one device→host read: the only one a step makes, so that a GPU never waits
+    /// for the host inside a step.
     pub fn train_step(&mut self) -> Result<TrainStepMetrics, TrainError> {
         let n_critic = self.config.schedule.n_critic;
-        let (mut loss, mut wasserstein, mut penalty) = (0.0, 0.0, None::<f64>);
+        let mut sums: Option<CriticStepValues<B::InnerBackend>> = None;
         for _ in 0..n_critic {
-            let critic = self.critic_step()?;
-            loss += critic.loss / f64::from(n_critic);
-            wasserstein += critic.wasserstein_estimate / f64::from(n_critic);
-            if let Some(gp) = critic.gradient_penalty {
-                penalty = Some(penalty.unwrap_or(0.0) + gp / f64::from(n_critic));
-            }
+            let values = self.critic_step()?;
+            sums = Some(match sums {
+                Some(sums) => sums.add(values),
+                None => values,
+            });
         }
-        let generator_loss = self.generator_step()?.loss;
+        let generator_loss = self.generator_step()?;
         self.state.step += 1;
+        let mut parts = vec![generator_loss];
+        if let Some(sums) = sums {
+            parts.extend([sums.loss, sums.wasserstein_estimate]);
+            parts.extend(sums.gradient_penalty);
+        }
+        let values = self.read_to_host(Tensor::cat(parts, 0));
+        let value = |index: usize| values.get(index).copied().unwrap_or(f64::NAN);
+        let mean = |index: usize| value(index) / f64::from(n_critic);
+        let generator_loss = value(0);
+        let (loss, wasserstein) = (mean(1), mean(2));
+        let penalty = (values.len() > 3).then(|| mean(3));
         let checks = [
             ("critic_loss", loss),
             ("generator_loss", generator_loss),
@@ -98,7 +110,7 @@ impl<B: AutodiffBackend> Engine<B> {
 
     /// One critic update on a fresh real batch and a fresh fake batch; with weight clipping,
     /// the critic's parameters are clamped afterwards.
-    pub fn critic_step(&mut self) -> Result<CriticStepMetrics, TrainError> {
+    pub fn critic_step(&mut self) -> Result<CriticStepValues<B::InnerBackend>, TrainError> {
         let started = Instant::now();
         let batch_size = self.config.data.batch_size;
         let state = &mut self.state;
@@ -124,10 +136,10 @@ impl<B: AutodiffBackend> Engine<B> {
         // statistics, as in training).
         let fake = state.generator.clone().no_grad().forward(noise);
         let loss = critic_loss(&state.critic, real, fake, penalty_at)?;
-        let metrics = CriticStepMetrics {
-            loss: scalar(loss.total.clone()),
-            wasserstein_estimate: scalar(loss.wasserstein),
-            gradient_penalty: loss.gradient_penalty.map(scalar),
+        let values = CriticStepValues {
+            loss: loss.total.clone().inner(),
+            wasserstein_estimate: loss.wasserstein.inner(),
+            gradient_penalty: loss.gradient_penalty.map(|penalty| penalty.inner()),
         };
         let grads = GradientsParams::from_grads(loss.total.backward(), &state.critic);
         let learning_rate = self.config.optimizer.critic.learning_rate();
@@ -136,12 +148,12 @@ impl<B: AutodiffBackend> Engine<B> {
             state.critic = clip_parameters(state.critic.clone(), clip_value);
         }
         self.timings.critic += data_ready.elapsed();
-        Ok(metrics)
+        Ok(values)
     }
 
     /// One generator update with `L_G = −mean D(G(z))`; only the generator is stepped. G_ema,
-    /// if kept, follows it.
-    pub fn generator_step(&mut self) -> Result<GeneratorStepMetrics, TrainError> {
+    /// if kept, follows it. Returns the loss, shape `[1]`, on the device.
+    pub fn generator_step(&mut self) -> Result<Tensor<B::InnerBackend, 1>, TrainError> {
         let started = Instant::now();
         let state = &mut self.state;
         let noise =
@@ -154,7 +166,7 @@ impl<B: AutodiffBackend> Engine<B> {
         // The critic's parameters are untracked here: the backward pass computes no weight
         // gradients for them, only the gradient through the critic to the fake images.
         let loss = state.critic.clone().no_grad().try_forward(fake)?.mean().neg();
-        let value = scalar(loss.clone());
+        let value = loss.clone().inner();
         let grads = GradientsParams::from_grads(loss.backward(), &state.generator);
         let learning_rate = self.config.optimizer.generator.learning_rate();
         state.generator = state
@@ -165,6 +177,12 @@ impl<B: AutodiffBackend> Engine<B> {
             state.generator_ema = Some(blend_generator(ema, &detached_copy(&state.generator), beta));
         }
         self.timings.generator += data_ready.elapsed();
-        Ok(GeneratorStepMetrics { loss: value })
+        Ok(value)
+    }
+
+    /// Reads `tensor` back to the host, as f64, and counts the read.
+    fn read_to_host<const D: usize>(&mut self, tensor: Tensor<B::InnerBackend, D>) -> Vec<f64> {
+        self.host_reads += 1;
+        tensor.into_data().convert::<f64>().to_vec::<f64>().unwrap_or_default()
     }
 }
