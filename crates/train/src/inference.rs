@@ -11,7 +11,7 @@ use wgan_model::{Generator, ModelConfig};
 use crate::checkpoint::{
     CHECKPOINT_FILES, CheckpointError, CheckpointState, EMA_FILE, list_checkpoints, load_module, read_checkpoint,
 };
-use crate::torch_layout::{NamedTensor, conv_tensors, linear_tensors, safetensors_bytes, tensor_values};
+use crate::torch_layout::{NamedTensor, conv_tensors, linear_tensors, named, safetensors_bytes};
 use crate::{NoiseSource, RunDir, Stream, TrainError, blend_generator};
 
 /// Which of a checkpoint's generators to use.
@@ -184,14 +184,13 @@ pub fn sample<B: Backend>(
 fn torch_tensors<B: Backend>(generator: &Generator<B>) -> Vec<NamedTensor> {
     let mut out = linear_tensors("project", &generator.project);
     let mut norm = |prefix: &str, norm: &BatchNorm<B>| {
-        let features = norm.gamma.dims()[0];
         for (name, tensor) in [
             ("weight", norm.gamma.val()),
             ("bias", norm.beta.val()),
             ("running_mean", norm.running_mean.value()),
             ("running_var", norm.running_var.value()),
         ] {
-            out.push((format!("{prefix}.{name}"), vec![features], tensor_values(tensor)));
+            out.push(named(format!("{prefix}.{name}"), tensor));
         }
     };
     norm("project_norm", &generator.project_norm);

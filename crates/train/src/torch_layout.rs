@@ -16,6 +16,11 @@ pub fn tensor_values<B: Backend, const D: usize>(tensor: Tensor<B, D>) -> Vec<f3
     tensor.into_data().convert::<f32>().to_vec::<f32>().unwrap_or_default()
 }
 
+/// `tensor` under `name`, in burn's shape and layout.
+pub fn named<B: Backend, const D: usize>(name: String, tensor: Tensor<B, D>) -> NamedTensor {
+    (name, tensor.dims().to_vec(), tensor_values(tensor))
+}
+
 /// `[rows, columns]` row-major values transposed to `[columns, rows]` row-major.
 pub fn transposed(values: &[f32], rows: usize, columns: usize) -> Vec<f32> {
     let mut out = vec![0.0; values.len()];
@@ -30,18 +35,12 @@ pub fn transposed(values: &[f32], rows: usize, columns: usize) -> Vec<f32> {
 /// `prefix.weight` (`[out, in, kh, kw]`, the same layout in burn and PyTorch) and, if the
 /// convolution has one, `prefix.bias` (`[out]`).
 pub fn conv_tensors<B: Backend>(prefix: &str, conv: &Conv2d<B>) -> Vec<NamedTensor> {
-    let mut out = vec![(
-        format!("{prefix}.weight"),
-        conv.weight.dims().to_vec(),
-        tensor_values(conv.weight.val()),
-    )];
-    if let Some(bias) = &conv.bias {
-        out.push((
-            format!("{prefix}.bias"),
-            bias.dims().to_vec(),
-            tensor_values(bias.val()),
-        ));
-    }
+    let mut out = vec![named(format!("{prefix}.weight"), conv.weight.val())];
+    out.extend(
+        conv.bias
+            .as_ref()
+            .map(|bias| named(format!("{prefix}.bias"), bias.val())),
+    );
     out
 }
 
@@ -51,13 +50,12 @@ pub fn linear_tensors<B: Backend>(prefix: &str, linear: &Linear<B>) -> Vec<Named
     let [input, output] = linear.weight.dims();
     let weight = transposed(&tensor_values(linear.weight.val()), input, output);
     let mut out = vec![(format!("{prefix}.weight"), vec![output, input], weight)];
-    if let Some(bias) = &linear.bias {
-        out.push((
-            format!("{prefix}.bias"),
-            bias.dims().to_vec(),
-            tensor_values(bias.val()),
-        ));
-    }
+    out.extend(
+        linear
+            .bias
+            .as_ref()
+            .map(|bias| named(format!("{prefix}.bias"), bias.val())),
+    );
     out
 }
 
