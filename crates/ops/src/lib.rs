@@ -7,8 +7,8 @@
 //! - [`batch_norm()`]: burn's `BatchNorm` as contiguous row broadcasts, and in training on the
 //!   CPU a host kernel of three passes forward and two backward;
 //! - [`leaky_relu`], [`relu`]: on the CPU one parallel pass each way;
-//! - [`upsample_bilinear_2x`]: ×2 bilinear upsampling with half-pixel centres, as two
-//!   matrix products (see [`bilinear_matrix`]), on the CPU a two-tap stencil per axis;
+//! - [`upsample_bilinear_2x`]: ×2 bilinear upsampling with half-pixel centres, a two-tap
+//!   stencil per axis (the map of [`bilinear_matrix`]), on the CPU as a host kernel;
 //! - [`cast_parameters`]: a module's parameters in another float dtype (f64 gradient checks).
 //!
 //! Each op gives the same numbers (to rounding) on every backend. The host kernels run on

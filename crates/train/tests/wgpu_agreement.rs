@@ -3,10 +3,11 @@
 //! same losses and the same parameter updates on wgpu as on flex, within [`LOSS_TOLERANCE`]
 //! and [`UPDATE_TOLERANCE`].
 //!
-//! The optimizers' epsilon is raised to 1 so that each update is proportional to its gradient.
-//! With the seed's tiny epsilon, Adam and RMSprop move a weight by about the learning rate
-//! whatever its gradient's size, and a bias that feeds a BatchNorm has a gradient that is zero
-//! in exact arithmetic: its update direction is rounding noise, different on each backend.
+//! The optimizers' epsilon is raised (to 1 for Adam, to 1e-3 for RMSprop, whose gradients under
+//! weight clipping are about 1e-4) so that each update is proportional to its gradient. With
+//! the seed's tiny epsilon, Adam and RMSprop move a weight by about the learning rate whatever
+//! its gradient's size, and a bias that feeds a BatchNorm has a gradient that is zero in exact
+//! arithmetic: its update direction is rounding noise, different on each backend.
 //!
 //! It needs a Vulkan adapter; without a GPU, Mesa's software one (Debian's
 //! `mesa-vulkan-drivers`, which `.ci/run` installs) serves. The first run compiles the
@@ -19,10 +20,12 @@ mod common;
 
 use burn::backend::wgpu::WgpuDevice;
 use burn::backend::{Autodiff, Flex, Wgpu};
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use burn::tensor::TensorData;
 use burn::tensor::backend::AutodiffBackend;
-use common::{distinct_images, snapshot};
+use burn::tensor::backend::Backend;
+use common::distinct_images;
 use std::sync::{Mutex, MutexGuard};
 use wgan_model::Variant;
 use wgan_ops::upsample_bilinear_2x;
@@ -30,10 +33,9 @@ use wgan_train::{Engine, LipschitzConstraint, OptimizerConfig, RunConfig, TrainS
 
 /// Largest difference allowed between the backends' losses, relative to the loss's size
 /// (floor 1): the same arithmetic in a different summation order, compounded over ten
-/// optimizer steps. Most runs agree to 1e-7; one run on Mesa's llvmpipe, with other kernels
-/// chosen by autotune, differed by 1.1e-4 at the second step. A wrong gradient or penalty
-/// moves them by far more.
-const LOSS_TOLERANCE: f64 = 1e-3;
+/// optimizer steps. They agree to about 1e-7; a wrong kernel for one matrix product of the
+/// upsampling's backward pass moved the second step's losses by 1.1e-4 and 1.8e-4.
+const LOSS_TOLERANCE: f64 = 3e-5;
 
 /// Largest difference allowed between the backends' values of a tensor after the steps, as a
 /// fraction of the largest update training made to that tensor: the backends agree on each
@@ -59,7 +61,7 @@ fn config(variant: Variant) -> RunConfig {
             OptimizerConfig::RmsProp { alpha, .. } => OptimizerConfig::RmsProp {
                 learning_rate: 0.01,
                 alpha,
-                epsilon: 1.0,
+                epsilon: 1e-3,
             },
         };
     }
@@ -69,10 +71,59 @@ fn config(variant: Variant) -> RunConfig {
 /// The metrics of each generator step, and the networks before and after.
 struct Trained {
     metrics: Vec<TrainStepMetrics>,
+    /// Every float tensor's module path (`generator.blocks.0.conv.bias`), in visiting order.
+    names: Vec<String>,
     /// The parameters training started from: the initial generator's, and the initial
     /// critic's as the first update sees them (clipped, under weight clipping).
     start: Vec<TensorData>,
     trained: Vec<TensorData>,
+}
+
+/// Every float tensor of a module with its module path, running statistics included.
+struct CollectNamed {
+    path: Vec<String>,
+    tensors: Vec<(String, TensorData)>,
+}
+
+impl<B: Backend> ModuleVisitor<B> for CollectNamed {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.tensors.push((self.path.join("."), param.val().into_data()));
+    }
+}
+
+fn named_tensors<B: Backend, M: Module<B>>(network: &str, module: &M) -> Vec<(String, TensorData)> {
+    let mut visitor = CollectNamed {
+        path: vec![network.to_string()],
+        tensors: Vec::new(),
+    };
+    module.visit(&mut visitor);
+    visitor.tensors
+}
+
+/// Whether the tensor named `name` is the bias of a layer that a BatchNorm follows
+/// (`blocks.N.conv` before `blocks.N.norm`, `project` before `project_norm`). BatchNorm
+/// subtracts the batch mean, so such a bias changes nothing and its gradient is zero in exact
+/// arithmetic: what the optimizer makes of its rounding noise differs between backends.
+fn bias_before_batch_norm(name: &str, names: &[String]) -> bool {
+    let Some(layer) = name.strip_suffix(".bias") else {
+        return false;
+    };
+    let norms = [
+        layer.strip_suffix(".conv").map(|block| format!("{block}.norm")),
+        Some(format!("{layer}_norm")),
+    ];
+    norms
+        .into_iter()
+        .flatten()
+        .any(|norm| names.iter().any(|other| other.starts_with(&format!("{norm}."))))
 }
 
 /// Serialises the tests' use of the wgpu device.
@@ -89,19 +140,32 @@ fn train<B: AutodiffBackend>(variant: Variant, device: B::Device) -> Trained {
         _ => None,
     };
     let mut engine = Engine::<B>::new(config, distinct_images(), device).unwrap();
-    let (generator, critic) = snapshot(&engine);
-    // Clipping the initial critic is not training: its largest move (a BatchNorm scale from 1 to
-    // the clip value) would dwarf every update, and both backends make it exactly.
-    let critic = match clip_value {
-        Some(clip_value) => critic.iter().map(|tensor| clipped(tensor, clip_value as f32)).collect(),
-        None => critic,
+    let snapshot = |engine: &Engine<B>| {
+        [
+            named_tensors("generator", engine.generator()),
+            named_tensors("critic", engine.critic()),
+        ]
+        .concat()
     };
+    let (names, start): (Vec<String>, Vec<TensorData>) = snapshot(&engine)
+        .into_iter()
+        .map(|(name, tensor)| {
+            // Clipping the initial critic is not training: its largest move (a BatchNorm scale
+            // from 1 to the clip value) would dwarf every update, and both backends make it
+            // exactly.
+            match clip_value {
+                Some(clip_value) if name.starts_with("critic.") => (name, clipped(&tensor, clip_value as f32)),
+                _ => (name, tensor),
+            }
+        })
+        .unzip();
     let metrics = (0..GENERATOR_STEPS).map(|_| engine.train_step().unwrap()).collect();
-    let (trained_generator, trained_critic) = snapshot(&engine);
+    let trained = snapshot(&engine).into_iter().map(|(_, tensor)| tensor).collect();
     Trained {
         metrics,
-        start: [generator, critic].concat(),
-        trained: [trained_generator, trained_critic].concat(),
+        names,
+        start,
+        trained,
     }
 }
 
@@ -177,25 +241,40 @@ fn wgpu_training_steps_agree_with_the_cpu_backend() {
             largest_difference(&cpu.start, &cpu.trained) > 0.0,
             "{variant:?}: training moved nothing"
         );
-        for (index, ((start, cpu), gpu)) in cpu.start.iter().zip(&cpu.trained).zip(&gpu.trained).enumerate() {
-            let update = largest_difference(std::slice::from_ref(start), std::slice::from_ref(cpu));
-            let difference = largest_difference(std::slice::from_ref(cpu), std::slice::from_ref(gpu));
+        let tensors = cpu.start.iter().zip(&cpu.trained).zip(&gpu.trained).zip(&cpu.names);
+        for (((start, cpu_trained), gpu_trained), name) in tensors {
+            let update = largest_difference(std::slice::from_ref(start), std::slice::from_ref(cpu_trained));
+            let difference = largest_difference(std::slice::from_ref(cpu_trained), std::slice::from_ref(gpu_trained));
             eprintln!(
-                "{variant:?} tensor {index} {:?}: updated by up to {update:.2e}; the backends differ by up to {difference:.2e}",
-                cpu.shape
+                "{variant:?} {name} {:?}: updated by up to {update:.2e}; the backends differ by up to {difference:.2e}",
+                cpu_trained.shape
             );
+            if bias_before_batch_norm(name, &cpu.names) {
+                continue;
+            }
             assert!(
                 difference <= (UPDATE_TOLERANCE * update).max(ROUNDING_FLOOR),
-                "{variant:?} tensor {index}: the backends are {difference:.3e} apart after updates of up to {update:.3e}"
+                "{variant:?} {name}: the backends are {difference:.3e} apart after updates of up to {update:.3e}"
             );
         }
+        let skipped = cpu
+            .names
+            .iter()
+            .filter(|name| bias_before_batch_norm(name, &cpu.names))
+            .count();
+        assert_eq!(
+            skipped,
+            if variant == Variant::Wgan { 3 } else { 2 },
+            "{variant:?}: biases before a BatchNorm"
+        );
     }
 }
 
-/// Bilinear upsampling on wgpu equals the CPU's on the generator's shapes. `[8, 8, 8, 8]`
-/// widens rows with a `[512, 8] · [8, 16]` product, one of the shapes where cubecl's matmul
-/// with a transposed right-hand side returned wrong pixels on Mesa's llvmpipe (off by up to
-/// 1 on values in [−1, 1]) before the interpolation matrices were laid out contiguously.
+/// Bilinear upsampling on wgpu equals the CPU's on the generator's shapes, forward and
+/// backward. Two of cubecl's matmul kernels with a transposed right-hand side return wrong
+/// values on Mesa's llvmpipe (one for `[512, 8] · [8, 16]`, another, which autotune picks on
+/// some runs, for `[512, 8] · [8, 4]ᵀ`): the backward pass of the width product when the
+/// upsampling was two matrix products. The generic upsampling has no matrix product now.
 #[test]
 fn wgpu_upsampling_agrees_with_the_cpu_backend() {
     require_vulkan_adapter();
@@ -203,13 +282,37 @@ fn wgpu_upsampling_agrees_with_the_cpu_backend() {
     for shape in [[8, 16, 4, 4], [8, 8, 8, 8], [64, 1, 8, 8], [2, 3, 5, 7]] {
         let count: usize = shape.iter().product();
         let values: Vec<f32> = (0..count).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
-        let data = TensorData::new(values, shape);
-        let cpu = upsample_bilinear_2x(Tensor::<Flex, 4>::from_data(data.clone(), &Default::default()));
-        let gpu = upsample_bilinear_2x(Tensor::<Wgpu, 4>::from_data(data, &WgpuDevice::DefaultDevice));
-        let difference = largest_difference(&[cpu.into_data()], &[gpu.into_data()]);
+        let upstream: Vec<f32> = (0..4 * count).map(|i| ((i * 53 % 97) as f32 / 48.0) - 1.0).collect();
+        let [batch, channels, height, width] = shape;
+        let upstream = TensorData::new(upstream, [batch, channels, 2 * height, 2 * width]);
+        let (cpu, cpu_grad) =
+            upsampled_with_gradient::<Autodiff<Flex>>(&values, shape, upstream.clone(), Default::default());
+        let (gpu, gpu_grad) =
+            upsampled_with_gradient::<Autodiff<Wgpu>>(&values, shape, upstream, WgpuDevice::DefaultDevice);
+        let difference = largest_difference(&[cpu], &[gpu]);
         assert!(
             difference <= 1e-6,
             "{shape:?}: wgpu differs from the CPU by {difference:.2e}"
         );
+        let difference = largest_difference(&[cpu_grad], &[gpu_grad]);
+        assert!(
+            difference <= 1e-6,
+            "{shape:?}: wgpu's input gradient differs from the CPU's by {difference:.2e}"
+        );
     }
+}
+
+/// `up(x)` and `∂ sum(up(x) ⊙ upstream) / ∂x` for `x` of `shape` holding `values`.
+fn upsampled_with_gradient<B: AutodiffBackend>(
+    values: &[f32],
+    shape: [usize; 4],
+    upstream: TensorData,
+    device: B::Device,
+) -> (TensorData, TensorData) {
+    let input = Tensor::<B, 4>::from_data(TensorData::new(values.to_vec(), shape), &device).require_grad();
+    let output = upsample_bilinear_2x(input.clone());
+    let upstream = Tensor::<B, 4>::from_data(upstream, &device);
+    let gradients = output.clone().mul(upstream).sum().backward();
+    let gradient = input.grad(&gradients).expect("the input is tracked");
+    (output.into_data(), gradient.into_data())
 }

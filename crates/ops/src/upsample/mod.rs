@@ -1,17 +1,15 @@
-//! ×2 bilinear upsampling as two matrix products, which differentiate on every backend; on
-//! the CPU backend as a two-tap stencil per axis with its own backward pass ([`stencil`]).
+//! ×2 bilinear upsampling with half-pixel centres (PyTorch `align_corners=False`,
+//! `tf.image.resize`): on the CPU backend a two-tap stencil per axis with its own backward
+//! pass ([`stencil`]), elsewhere the same stencil from burn's slicing and elementwise ops,
+//! which differentiate on every backend.
 //!
 //! burn's bilinear `interpolate` has no backward pass on the CubeCL backends and defaults to
-//! `align_corners = true`. Bilinear resizing is a fixed linear map per axis, so
-//! `Y = A_h · X · A_wᵀ` with constant interpolation matrices gives the half-pixel-centre
-//! result (PyTorch `align_corners=False`, `tf.image.resize`) through plain `matmul`.
+//! `align_corners = true`. Bilinear resizing is a fixed linear map per axis,
+//! `Y = A_h · X · A_wᵀ` ([`bilinear_matrix`]), the reference the tests check both against.
 
 mod stencil;
 
-use std::any::{Any, TypeId};
-use std::sync::Mutex;
-
-use burn::tensor::{DType, Tensor, TensorData, backend::Backend};
+use burn::tensor::{Tensor, backend::Backend};
 
 use crate::dispatch::host_kernels_apply;
 
@@ -31,7 +29,7 @@ pub(crate) fn bilinear_taps(input: usize, output: usize) -> Vec<(usize, usize, f
 }
 
 /// The `[output, input]` row-major matrix of 1-D bilinear interpolation with half-pixel
-/// centres: output pixel `o` samples input coordinate `(o + 0.5)·input/output − 0.5`,
+/// centres, the dense reference for the upsampling's tests: output pixel `o` samples input coordinate `(o + 0.5)·input/output − 0.5`,
 /// clamped to the first and last pixel (the taps of `bilinear_taps`).
 pub fn bilinear_matrix(input: usize, output: usize) -> Vec<f32> {
     let mut matrix = vec![0.0f32; output * input];
@@ -40,13 +38,6 @@ pub fn bilinear_matrix(input: usize, output: usize) -> Vec<f32> {
         matrix[o * input + upper] += weight_upper as f32;
     }
     matrix
-}
-
-/// The transpose of the `[rows, columns]` row-major `matrix`, row-major `[columns, rows]`.
-fn transposed(matrix: &[f32], rows: usize, columns: usize) -> Vec<f32> {
-    (0..columns)
-        .flat_map(|column| (0..rows).map(move |row| matrix[row * columns + column]))
-        .collect()
 }
 
 /// Upsamples by 2 in height and width with bilinear interpolation (half-pixel centres).
@@ -60,59 +51,42 @@ pub fn upsample_bilinear_2x<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
     {
         return output;
     }
-    upsample_by_matrices(input)
+    upsample_by_shifts(input)
 }
 
-/// Which interpolation matrices: backend, device, dtype, input height and width.
-type MatricesKey = (TypeId, String, DType, usize, usize);
+/// [`upsample_bilinear_2x`] from burn's slicing, concatenation and elementwise ops, which
+/// differentiate on every backend: along each axis, output `2i` is `¼·x[i−1] + ¾·x[i]` and
+/// output `2i+1` is `¾·x[i] + ¼·x[i+1]`, with the neighbours clamped at the edges (the taps of
+/// [`bilinear_taps`] for a factor of 2).
+///
+/// No matrix product: cubecl 0.10's matmul returns wrong values for some shapes with a
+/// transposed right-hand side on Mesa's llvmpipe, and the backward pass of `X · A_wᵀ` is one
+/// (docs/testing.md, the wgpu agreement test).
+fn upsample_by_shifts<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
+    let wide = upsample_axis(input, 3);
+    upsample_axis(wide, 2)
+}
 
-/// The interpolation matrices made so far, `(A_h, A_wᵀ)` as `Box<(Tensor<B, 2>, Tensor<B, 2>)>`
-/// for the backend in the key: each is uploaded once per device, not on every call.
-static MATRICES: Mutex<Vec<(MatricesKey, Box<dyn Any + Send>)>> = Mutex::new(Vec::new());
-
-/// `A_h` (`[2h, h]`) and `A_wᵀ` (`[w, 2w]`) for `[height, width]` inputs on `device`, made on
-/// the first call for that device, dtype and size and reused after.
-fn interpolation_matrices<B: Backend>(
-    height: usize,
-    width: usize,
-    device: &B::Device,
-    dtype: DType,
-) -> (Tensor<B, 2>, Tensor<B, 2>) {
-    let key: MatricesKey = (TypeId::of::<B>(), format!("{device:?}"), dtype, height, width);
-    let mut made = MATRICES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(matrices) = made
-        .iter()
-        .find(|(existing, _)| *existing == key)
-        .and_then(|(_, matrices)| matrices.downcast_ref::<(Tensor<B, 2>, Tensor<B, 2>)>())
-    {
-        return matrices.clone();
-    }
-    let tensor = |values: Vec<f32>, shape: [usize; 2]| {
-        Tensor::<B, 2>::from_data(TensorData::new(values, shape), (device, dtype))
+/// Doubles `input` along `axis` (2 or 3) with the two-tap half-pixel stencil.
+fn upsample_axis<B: Backend>(input: Tensor<B, 4>, axis: usize) -> Tensor<B, 4> {
+    let mut dims = input.dims();
+    let size = dims[axis];
+    let along = |range: std::ops::Range<usize>| input.clone().narrow(axis, range.start, range.len());
+    // x[i−1] and x[i+1], each clamped to the edge pixel.
+    let (previous, next) = if size == 1 {
+        (input.clone(), input.clone())
+    } else {
+        (
+            Tensor::cat(vec![along(0..1), along(0..size - 1)], axis),
+            Tensor::cat(vec![along(1..size), along(size - 1..size)], axis),
+        )
     };
-    let rows = tensor(bilinear_matrix(height, 2 * height), [2 * height, height]); // [2h, h]
-    // A_wᵀ laid out row-major on the host, not as a transposed view of A_w: cubecl 0.10's
-    // matmul returns wrong values for some shapes with a transposed right-hand side (on
-    // Mesa's llvmpipe, e.g. [512, 8] · [8, 16]), and a contiguous operand avoids that
-    // kernel (docs/testing.md, the wgpu agreement test).
-    let columns_t = tensor(
-        transposed(&bilinear_matrix(width, 2 * width), 2 * width, width),
-        [width, 2 * width],
-    ); // [w, 2w]
-    made.push((key, Box::new((rows.clone(), columns_t.clone()))));
-    (rows, columns_t)
-}
-
-/// [`upsample_bilinear_2x`] as the two matrix products `A_h · X · A_wᵀ`.
-fn upsample_by_matrices<B: Backend>(input: Tensor<B, 4>) -> Tensor<B, 4> {
-    let [batch, channels, height, width] = input.dims();
-    let (rows, columns_t) = interpolation_matrices::<B>(height, width, &input.device(), input.dtype());
-    let images = batch * channels;
-    // Widen every row: [B·C·h, w] · [w, 2w] -> [B·C·h, 2w].
-    let wide = input.reshape([images * height, width]).matmul(columns_t);
-    // Heighten every column: [1, 2h, h] · [B·C, h, 2w] -> [B·C, 2h, 2w] (broadcast batch).
-    let tall = rows.unsqueeze::<3>().matmul(wide.reshape([images, height, 2 * width]));
-    tall.reshape([batch, channels, 2 * height, 2 * width])
+    let even = previous.mul_scalar(0.25).add(input.clone().mul_scalar(0.75));
+    let odd = input.mul_scalar(0.75).add(next.mul_scalar(0.25));
+    // [.., size, 2, ..] interleaves even and odd outputs when flattened to [.., 2·size, ..].
+    let interleaved: Tensor<B, 5> = Tensor::stack(vec![even, odd], axis + 1);
+    dims[axis] = 2 * size;
+    interleaved.reshape(dims)
 }
 
 #[cfg(test)]
@@ -120,6 +94,7 @@ mod tests {
     use super::*;
     use crate::dispatch::host_calls;
     use burn::backend::{Autodiff, Flex};
+    use burn::tensor::TensorData;
 
     type B = Flex;
 
@@ -179,25 +154,44 @@ mod tests {
         }
     }
 
+    /// `A_h · X · A_wᵀ` for one `[height, width]` plane, in f64 on the host.
+    fn dense_upsample(plane: &[f64], height: usize, width: usize) -> Vec<f64> {
+        let (rows, columns) = (bilinear_matrix(height, 2 * height), bilinear_matrix(width, 2 * width));
+        let mut output = vec![0.0; 4 * height * width];
+        for (o, out) in output.iter_mut().enumerate() {
+            let (r, c) = (o / (2 * width), o % (2 * width));
+            for i in 0..height {
+                for j in 0..width {
+                    *out += f64::from(rows[r * height + i]) * plane[i * width + j] * f64::from(columns[c * width + j]);
+                }
+            }
+        }
+        output
+    }
+
     #[test]
-    fn interpolation_matrices_are_made_once_per_size() {
+    fn shifted_stencil_matches_the_dense_interpolation_matrices() {
+        // The generic path, called directly (on flex the host stencil would take over), against
+        // the two matrix products on odd, even and single-pixel sides.
         let device = Default::default();
-        // Entries for 3×5 inputs, a size no other test uses.
-        let count = || {
-            let made = MATRICES.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            made.iter()
-                .filter(|((_, _, _, height, width), _)| (*height, *width) == (3, 5))
-                .count()
-        };
-        let x = Tensor::<B, 4>::ones([2, 1, 3, 5], &device);
-        let first = upsample_by_matrices(x.clone());
-        let after_first = count();
-        let second = upsample_by_matrices(x);
-        assert_eq!(after_first, 1, "the first call made them");
-        assert_eq!(count(), 1, "the second call made no new matrices");
-        first.into_data().assert_eq(&second.into_data(), true);
-        let (rows, columns_t) = interpolation_matrices::<B>(3, 5, &device, DType::F32);
-        assert_eq!((rows.dims(), columns_t.dims()), ([6, 3], [5, 10]));
+        for [batch, channels, height, width] in [[2, 3, 5, 4], [1, 1, 1, 1], [1, 2, 2, 7], [2, 1, 4, 1]] {
+            let count = batch * channels * height * width;
+            let values: Vec<f64> = (0..count).map(|i| ((i * 37 % 101) as f64 / 50.0) - 1.0).collect();
+            let input = Tensor::<B, 4>::from_data(
+                TensorData::new(values.clone(), [batch, channels, height, width]),
+                (&device, burn::tensor::DType::F64),
+            );
+            let ours = upsample_by_shifts(input);
+            assert_eq!(ours.dims(), [batch, channels, 2 * height, 2 * width]);
+            let ours = ours.into_data().to_vec::<f64>().expect("f64");
+            let expected: Vec<f64> = values
+                .chunks(height * width)
+                .flat_map(|plane| dense_upsample(plane, height, width))
+                .collect();
+            for (index, (a, e)) in ours.iter().zip(&expected).enumerate() {
+                assert!((a - e).abs() < 1e-12, "{height}×{width} [{index}]: {a} vs {e}");
+            }
+        }
     }
 
     #[test]

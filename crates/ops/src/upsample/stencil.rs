@@ -225,7 +225,7 @@ pub(super) fn upsample_ad<B: Backend>(input: &Tensor<B, 4>) -> Option<Tensor<B, 
 
 #[cfg(test)]
 mod tests {
-    use super::super::{upsample_bilinear_2x, upsample_by_matrices};
+    use super::super::{upsample_bilinear_2x, upsample_by_shifts};
     use super::PLANES_PER_TASK;
     use crate::dispatch::host_calls;
     use burn::backend::{Autodiff, Flex};
@@ -273,7 +273,7 @@ mod tests {
     }
 
     #[test]
-    fn stencil_matches_the_matrix_products_and_their_gradient_in_f64() {
+    fn host_stencil_matches_the_generic_one_and_its_gradient_in_f64() {
         let device = Default::default();
         // Odd, even and single-pixel sides; more planes than one parallel task takes.
         for shape in [[2, 3, 5, 4], [1, 1, 1, 1], [3, 7, 2, 6], [2, 9, 4, 1]] {
@@ -281,14 +281,14 @@ mod tests {
             let [ours_leaf, theirs_leaf] = [(); 2].map(|_| input.clone().require_grad());
             let calls = host_calls();
             let ours = upsample_bilinear_2x(ours_leaf.clone());
-            let theirs = upsample_by_matrices(theirs_leaf.clone());
+            let theirs = upsample_by_shifts(theirs_leaf.clone());
             let [_, _, height, width] = shape;
             assert_eq!(ours.dims(), [shape[0], shape[1], 2 * height, 2 * width]);
             let upstream =
                 Tensor::<Ad, 4>::random(theirs.dims(), Distribution::Normal(0.0, 1.0), &device).cast(DType::F64);
             let ours_grads = ours.clone().mul(upstream.clone()).sum().backward();
             let theirs_grads = theirs.clone().mul(upstream).sum().backward();
-            // Ours forward and backward on the host, the matrix products not.
+            // Ours forward and backward on the host, the generic stencil not.
             assert_eq!(host_calls() - calls, 2, "{shape:?}: host kernel runs");
             assert_close(ours, theirs, &format!("{shape:?} output"));
             assert_close(
