@@ -20,10 +20,11 @@
 # parts that would start after it are skipped).
 #
 # Rehearsal without a GPU (software Vulkan, the CPU for CUDA, small sizes):
-#     GPU_CHECK_DEVICE=cpu GPU_CHECK_ALLOW_SOFTWARE_WGPU=1 GPU_CHECK_DIMS="8 16" \
-#     GPU_CHECK_RUN_DIM=8 GPU_CHECK_BENCH_STEPS=2 GPU_CHECK_BENCH_WARMUP=1 \
-#     GPU_CHECK_PEER_ROUNDS=1 GPU_CHECK_PEER_STEPS=2 GPU_CHECK_RUN_STEPS=12 \
-#     GPU_CHECK_CHECKPOINT=4 GPU_CHECK_BUDGET_S=3600 scripts/gpu-check.sh /tmp/gpu-check
+#     GPU_CHECK_DEVICE=cpu GPU_CHECK_ALLOW_SOFTWARE_WGPU=1 GPU_CHECK_DIMS="8" \
+#     GPU_CHECK_SET="data.batch_size=16" GPU_CHECK_RUN_DIM=8 GPU_CHECK_BENCH_STEPS=2 \
+#     GPU_CHECK_BENCH_WARMUP=1 GPU_CHECK_PEER_ROUNDS=1 GPU_CHECK_PEER_STEPS=2 \
+#     GPU_CHECK_RUN_STEPS=12 GPU_CHECK_CHECKPOINT=4 GPU_CHECK_BUDGET_S=3600 \
+#     GPU_CHECK_PART_TIMEOUT_S=900 scripts/gpu-check.sh /tmp/gpu-check
 set -uo pipefail
 
 if [ $# -ne 1 ]; then
@@ -46,6 +47,10 @@ run_dim=${GPU_CHECK_RUN_DIM:-128}
 run_steps=${GPU_CHECK_RUN_STEPS:-300}
 checkpoint_every=${GPU_CHECK_CHECKPOINT:-100}
 budget_s=${GPU_CHECK_BUDGET_S:-420}
+part_timeout_s=${GPU_CHECK_PART_TIMEOUT_S:-240}
+# Extra `--set KEY=VALUE` items for the benchmarks, the peer and the run (space-separated).
+extra_sets=()
+for item in ${GPU_CHECK_SET:-}; do extra_sets+=(--set "$item"); done
 payload=${GPU_CHECK_PAYLOAD:-$root/gpu-payload}
 started=$(date +%s)
 parts="$out/parts.jsonl"
@@ -78,8 +83,14 @@ in_budget() {
   fi
 }
 
-# first_line FILE: the first error line of a failed command, for the table.
-first_line() { grep -m1 -E 'error|Error|panicked' "$1" 2>/dev/null || head -n1 "$1"; }
+# failure RC LOG: why a command failed, for the table: a timeout, else its first error line.
+failure() {
+  if [ "$1" = 124 ] || [ "$1" = 137 ]; then
+    echo "timed out after ${part_timeout_s} s"
+  else
+    grep -m1 -E 'error|Error|panicked' "$2" 2>/dev/null || tail -n1 "$2"
+  fi
+}
 
 # --- The binary and the data -------------------------------------------------------------
 wgan=${WGAN_BIN:-}
@@ -188,7 +199,7 @@ agreement() {
     optimizer=(--set optimizer.critic.epsilon=0.001 --set optimizer.generator.epsilon=0.001)
   fi
   rm -rf "$dir"
-  timeout 120 "$wgan" train --config "configs/$variant.toml" "${data_sets[@]}" --device "$device" \
+  timeout "$part_timeout_s" "$wgan" train --config "configs/$variant.toml" "${data_sets[@]}" --device "$device" \
     --set model.dim=8 --set data.batch_size=16 --set schedule.steps=2 --set schedule.log_interval=1 \
     --set schedule.eval_interval=0 --set optimizer.critic.learning_rate=0.01 \
     --set optimizer.generator.learning_rate=0.01 "${optimizer[@]}" --out "$dir" >"$dir.log" 2>&1
@@ -198,11 +209,15 @@ for variant in wgan-gp wgan; do
   in_budget "$part" || continue
   reason=$(gpu_skip_reason)
   if [ -n "$reason" ]; then record "$part" skipped "$reason"; continue; fi
-  if ! agreement "$variant" cpu "$out/agreement-$variant-cpu"; then
-    record "$part" failed "cpu: $(first_line "$out/agreement-$variant-cpu.log")"; continue
+  agreement "$variant" cpu "$out/agreement-$variant-cpu"
+  rc=$?
+  if [ "$rc" != 0 ]; then
+    record "$part" failed "cpu: $(failure "$rc" "$out/agreement-$variant-cpu.log")"; continue
   fi
-  if ! agreement "$variant" "$gpu" "$out/agreement-$variant-gpu"; then
-    record "$part" failed "$gpu: $(first_line "$out/agreement-$variant-gpu.log")"; continue
+  agreement "$variant" "$gpu" "$out/agreement-$variant-gpu"
+  rc=$?
+  if [ "$rc" != 0 ]; then
+    record "$part" failed "$gpu: $(failure "$rc" "$out/agreement-$variant-gpu.log")"; continue
   fi
   if python3 scripts/gpu_check.py "$out/agreement-$variant-cpu/metrics.jsonl" \
     "$out/agreement-$variant-gpu/metrics.jsonl" 1e-3 >"$out/agreement-$variant.json"; then
@@ -224,11 +239,14 @@ for device in "$gpu" "$wgpu_device"; do
       fi
       if [ -n "$reason" ]; then record "$part" skipped "$reason"; continue; fi
       file="$out/bench-$device-$variant-$dim.json"
-      if timeout 240 "$wgan" bench --config "configs/$variant.toml" "${data_sets[@]}" --set "model.dim=$dim" \
-        --device "$device" --steps "$bench_steps" --warmup "$bench_warmup" --peak --json >"$file" 2>"$file.log"; then
+      timeout "$part_timeout_s" "$wgan" bench --config "configs/$variant.toml" "${data_sets[@]}" \
+        --set "model.dim=$dim" "${extra_sets[@]}" --device "$device" --steps "$bench_steps" \
+        --warmup "$bench_warmup" --peak --json >"$file" 2>"$file.log"
+      rc=$?
+      if [ "$rc" = 0 ]; then
         record "$part" ok "" "$file"
       else
-        record "$part" failed "$(first_line "$file.log")"
+        record "$part" failed "$(failure "$rc" "$file.log")"
       fi
     done
   done
@@ -246,12 +264,14 @@ for variant in wgan-gp wgan; do
   fi
   if [ -n "$reason" ]; then record "$part" skipped "$reason"; continue; fi
   file="$out/peer-$variant-$peer_dim.json"
-  if timeout 300 python3 scripts/peer/compare.py --config "configs/$variant.toml" "${data_sets[@]}" \
-    --set "model.dim=$peer_dim" --device "$gpu" --wgan "$wgan" --rounds "$peer_rounds" \
-    --steps "$peer_steps" --warmup "$bench_warmup" --json >"$file" 2>"$file.log"; then
+  timeout "$part_timeout_s" python3 scripts/peer/compare.py --config "configs/$variant.toml" "${data_sets[@]}" \
+    --set "model.dim=$peer_dim" "${extra_sets[@]}" --device "$gpu" --wgan "$wgan" --rounds "$peer_rounds" \
+    --steps "$peer_steps" --warmup "$bench_warmup" --json >"$file" 2>"$file.log"
+  rc=$?
+  if [ "$rc" = 0 ]; then
     record "$part" ok "" "$file"
   else
-    record "$part" failed "$(first_line "$file.log")"
+    record "$part" failed "$(failure "$rc" "$file.log")"
   fi
 done
 
@@ -265,7 +285,7 @@ if in_budget "$part"; then
   else
     run="$out/run"
     rm -rf "$run"
-    "$wgan" train --config configs/wgan-gp.toml "${data_sets[@]}" --device "$gpu" --set "model.dim=$run_dim" \
+    "$wgan" train --config configs/wgan-gp.toml "${data_sets[@]}" "${extra_sets[@]}" --device "$gpu" --set "model.dim=$run_dim" \
       --set "schedule.steps=$run_steps" --set "schedule.checkpoint_interval=$checkpoint_every" \
       --set "schedule.sample_interval=$checkpoint_every" --set schedule.log_interval=1 \
       --set schedule.eval_interval=0 --out "$run" >"$out/run-first.log" 2>&1 &
@@ -283,10 +303,15 @@ if in_budget "$part"; then
     killed_at=$(wc -l <"$run/metrics.jsonl" 2>/dev/null || echo 0)
     kill -9 "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
+    rc=0
+    if [ -d "$first_checkpoint" ]; then
+      timeout "$part_timeout_s" "$wgan" train --resume "$run" --device "$gpu" >"$out/run-resume.log" 2>&1
+      rc=$?
+    fi
     if [ ! -d "$first_checkpoint" ]; then
-      record "$part" failed "no checkpoint before the kill: $(first_line "$out/run-first.log")"
-    elif ! timeout 300 "$wgan" train --resume "$run" --device "$gpu" >"$out/run-resume.log" 2>&1; then
-      record "$part" failed "resume: $(first_line "$out/run-resume.log")"
+      record "$part" failed "no checkpoint before the kill: $(failure 1 "$out/run-first.log")"
+    elif [ "$rc" != 0 ]; then
+      record "$part" failed "resume: $(failure "$rc" "$out/run-resume.log")"
     elif python3 scripts/gpu_check.py --run "$run" "$run_steps" "$killed_at" >"$out/run.json"; then
       record "$part" ok "killed after $killed_at logged steps" "$out/run.json"
     else

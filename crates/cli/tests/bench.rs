@@ -62,6 +62,10 @@ fn bench_json_reports_the_median_step_and_the_time_split() {
     assert!((gflop_per_s * median * 1e9 / expected as f64 - 1.0).abs() < 1e-9);
     let peak = report["peak_gflop_per_s"].as_f64().unwrap();
     assert!(peak > 0.0 && peak.is_finite(), "{peak}");
+    // On the CPU the peak is the convolutions' own gemm call, one product per thread.
+    assert!(report["peak_method"].as_str().unwrap().starts_with("gemm"), "{report}");
+    assert_eq!(report["peak_matrix_size"].as_u64(), Some(1024));
+    assert!(report["peak_concurrent_products"].as_u64().unwrap() >= 1);
     let fraction = report["peak_fraction"].as_f64().unwrap();
     assert!((fraction * peak / gflop_per_s - 1.0).abs() < 1e-9);
 }

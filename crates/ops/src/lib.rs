@@ -9,6 +9,8 @@
 //! - [`leaky_relu`], [`relu`]: on the CPU one parallel pass each way;
 //! - [`upsample_bilinear_2x`]: ×2 bilinear upsampling with half-pixel centres, a two-tap
 //!   stencil per axis (the map of [`bilinear_matrix`]), on the CPU as a host kernel;
+//! - [`host_matrix_product_peak`]: the GFLOP/s of the CPU convolutions' gemm call on every
+//!   thread at once, the peak `wgan bench --peak` compares a CPU step with;
 //! - [`cast_parameters`]: a module's parameters in another float dtype (f64 gradient checks).
 //!
 //! Each op gives the same numbers (to rounding) on every backend. The host kernels run on
@@ -26,6 +28,6 @@ mod upsample;
 
 pub use activation::{leaky_relu, relu};
 pub use batch_norm::batch_norm;
-pub use conv::{conv2d, conv2d_adjoint, conv2d_detached};
+pub use conv::{HOST_PEAK_SIZE, conv2d, conv2d_adjoint, conv2d_detached, host_matrix_product_peak};
 pub use dtype::cast_parameters;
 pub use upsample::{bilinear_matrix, upsample_bilinear_2x};

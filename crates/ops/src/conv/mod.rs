@@ -37,6 +37,7 @@ mod backward;
 mod forward;
 mod geometry;
 mod matmul;
+mod peak;
 mod single_output;
 mod unroll;
 
@@ -48,6 +49,7 @@ use burn::tensor::{DType, Tensor, backend::Backend};
 
 use crate::dispatch::host_kernels_apply;
 use geometry::Geometry;
+pub use peak::{HOST_PEAK_SIZE, host_matrix_product_peak};
 
 /// Padding before and after, `[(top, bottom), (left, right)]`.
 pub type Padding2d = [(usize, usize); 2];
