@@ -92,6 +92,20 @@ failure() {
   fi
 }
 
+# run_part PART FILE COMMAND...: COMMAND, time-boxed, its stdout in FILE and stderr in
+# FILE.log, recorded as ok with FILE's JSON or as failed with the reason.
+run_part() {
+  local part=$1 file=$2 rc
+  shift 2
+  timeout "$part_timeout_s" "$@" >"$file" 2>"$file.log"
+  rc=$?
+  if [ "$rc" = 0 ]; then
+    record "$part" ok "" "$file"
+  else
+    record "$part" failed "$(failure "$rc" "$file.log")"
+  fi
+}
+
 # --- The binary and the data -------------------------------------------------------------
 wgan=${WGAN_BIN:-}
 if [ -z "$wgan" ]; then
@@ -239,15 +253,9 @@ for device in "$gpu" "$wgpu_device"; do
       fi
       if [ -n "$reason" ]; then record "$part" skipped "$reason"; continue; fi
       file="$out/bench-$device-$variant-$dim.json"
-      timeout "$part_timeout_s" "$wgan" bench --config "configs/$variant.toml" "${data_sets[@]}" \
+      run_part "$part" "$file" "$wgan" bench --config "configs/$variant.toml" "${data_sets[@]}" \
         --set "model.dim=$dim" "${extra_sets[@]}" --device "$device" --steps "$bench_steps" \
-        --warmup "$bench_warmup" --peak --json >"$file" 2>"$file.log"
-      rc=$?
-      if [ "$rc" = 0 ]; then
-        record "$part" ok "" "$file"
-      else
-        record "$part" failed "$(failure "$rc" "$file.log")"
-      fi
+        --warmup "$bench_warmup" --peak --json
     done
   done
 done
@@ -264,15 +272,9 @@ for variant in wgan-gp wgan; do
   fi
   if [ -n "$reason" ]; then record "$part" skipped "$reason"; continue; fi
   file="$out/peer-$variant-$peer_dim.json"
-  timeout "$part_timeout_s" python3 scripts/peer/compare.py --config "configs/$variant.toml" "${data_sets[@]}" \
+  run_part "$part" "$file" python3 scripts/peer/compare.py --config "configs/$variant.toml" "${data_sets[@]}" \
     --set "model.dim=$peer_dim" "${extra_sets[@]}" --device "$gpu" --wgan "$wgan" --rounds "$peer_rounds" \
-    --steps "$peer_steps" --warmup "$bench_warmup" --json >"$file" 2>"$file.log"
-  rc=$?
-  if [ "$rc" = 0 ]; then
-    record "$part" ok "" "$file"
-  else
-    record "$part" failed "$(failure "$rc" "$file.log")"
-  fi
+    --steps "$peer_steps" --warmup "$bench_warmup" --json
 done
 
 # --- 6. A real-data run, killed and resumed ------------------------------------------------

@@ -4,9 +4,9 @@
 mod common;
 
 use burn::backend::{Autodiff, Flex};
-use burn::module::{AutodiffModule, Module};
+use burn::module::AutodiffModule;
 use burn::tensor::TensorData;
-use common::{distinct_images, new_run, snapshot, trained_run};
+use common::{distinct_images, named_tensors, new_run, snapshot, tensors, trained_run};
 use wgan_model::{Generator, Variant};
 use wgan_train::{
     EMA_FILE, EmaBatchNorm, EmaConfig, Run, RunConfig, RunDir, Silent, Weights, blend_generator, detached_copy,
@@ -30,19 +30,6 @@ fn config(steps: u64, batch_norm: EmaBatchNorm) -> RunConfig {
         ..EmaConfig::default()
     });
     config
-}
-
-/// Every float tensor of a generator (running statistics included), as data.
-fn tensors<B: burn::tensor::backend::Backend>(generator: &Generator<B>) -> Vec<TensorData> {
-    struct Collect(Vec<TensorData>);
-    impl<B: burn::tensor::backend::Backend> burn::module::ModuleVisitor<B> for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::Tensor<B, D>>) {
-            self.0.push(param.val().into_data());
-        }
-    }
-    let mut collect = Collect(Vec::new());
-    generator.visit(&mut collect);
-    collect.0
 }
 
 fn values(data: &TensorData) -> Vec<f32> {
@@ -83,22 +70,9 @@ fn the_update_blends_weights_and_copies_statistics() {
 
 /// Dotted names of a generator's float tensors, in visiting order.
 fn names<B: burn::tensor::backend::Backend>(generator: &Generator<B>) -> Vec<String> {
-    struct Names(Vec<String>, Vec<String>);
-    impl<B: burn::tensor::backend::Backend> burn::module::ModuleVisitor<B> for Names {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.1.push(name.to_string());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.1.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, _: &burn::module::Param<burn::Tensor<B, D>>) {
-            self.0.push(self.1.join("."));
-        }
-    }
-    let mut names = Names(Vec::new(), Vec::new());
-    generator.visit(&mut names);
-    assert!(names.0.iter().any(|n| n.ends_with("running_var")), "{:?}", names.0);
-    names.0
+    let names: Vec<String> = named_tensors("", generator).into_iter().map(|(name, _)| name).collect();
+    assert!(names.iter().any(|n| n.ends_with("running_var")), "{names:?}");
+    names
 }
 
 #[test]

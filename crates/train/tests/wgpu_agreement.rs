@@ -20,12 +20,10 @@ mod common;
 
 use burn::backend::wgpu::WgpuDevice;
 use burn::backend::{Autodiff, Flex, Wgpu};
-use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use burn::tensor::TensorData;
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::backend::Backend;
-use common::distinct_images;
+use common::{distinct_images, named_tensors};
 use std::sync::{Mutex, MutexGuard};
 use wgan_model::Variant;
 use wgan_ops::upsample_bilinear_2x;
@@ -77,35 +75,6 @@ struct Trained {
     /// critic's as the first update sees them (clipped, under weight clipping).
     start: Vec<TensorData>,
     trained: Vec<TensorData>,
-}
-
-/// Every float tensor of a module with its module path, running statistics included.
-struct CollectNamed {
-    path: Vec<String>,
-    tensors: Vec<(String, TensorData)>,
-}
-
-impl<B: Backend> ModuleVisitor<B> for CollectNamed {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        self.tensors.push((self.path.join("."), param.val().into_data()));
-    }
-}
-
-fn named_tensors<B: Backend, M: Module<B>>(network: &str, module: &M) -> Vec<(String, TensorData)> {
-    let mut visitor = CollectNamed {
-        path: vec![network.to_string()],
-        tensors: Vec::new(),
-    };
-    module.visit(&mut visitor);
-    visitor.tensors
 }
 
 /// Whether the tensor named `name` is the bias of a layer that a BatchNorm follows

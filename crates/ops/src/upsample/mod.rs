@@ -29,8 +29,9 @@ pub(crate) fn bilinear_taps(input: usize, output: usize) -> Vec<(usize, usize, f
 }
 
 /// The `[output, input]` row-major matrix of 1-D bilinear interpolation with half-pixel
-/// centres, the dense reference for the upsampling's tests: output pixel `o` samples input coordinate `(o + 0.5)·input/output − 0.5`,
-/// clamped to the first and last pixel (the taps of `bilinear_taps`).
+/// centres, the dense reference for the upsampling's tests: output pixel `o` samples input
+/// coordinate `(o + 0.5)·input/output − 0.5`, clamped to the first and last pixel (the taps of
+/// `bilinear_taps`).
 pub fn bilinear_matrix(input: usize, output: usize) -> Vec<f32> {
     let mut matrix = vec![0.0f32; output * input];
     for (o, (lower, upper, weight_upper)) in bilinear_taps(input, output).into_iter().enumerate() {

@@ -36,22 +36,48 @@ pub fn distinct_images() -> ImageSet {
     ImageSet::new(Pixels::Unit(pixels), vec![0; 64], 1, size).unwrap()
 }
 
-/// Every float tensor of a module, running statistics included, in visiting order.
-struct Collect(Vec<TensorData>);
+/// Every float tensor of a module with its module path, running statistics included.
+struct CollectNamed {
+    path: Vec<String>,
+    tensors: Vec<(String, TensorData)>,
+}
 
-impl<B: Backend> ModuleVisitor<B> for Collect {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        self.0.push(param.val().into_data());
+impl<B: Backend> ModuleVisitor<B> for CollectNamed {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
     }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.tensors.push((self.path.join("."), param.val().into_data()));
+    }
+}
+
+/// Every float tensor of `module` (running statistics included) in visiting order, each with
+/// its dotted module path under `prefix` (`generator.blocks.0.conv.bias`; no prefix for "").
+pub fn named_tensors<B: Backend, M: Module<B>>(prefix: &str, module: &M) -> Vec<(String, TensorData)> {
+    let mut visitor = CollectNamed {
+        path: (!prefix.is_empty()).then(|| prefix.to_string()).into_iter().collect(),
+        tensors: Vec::new(),
+    };
+    module.visit(&mut visitor);
+    visitor.tensors
+}
+
+/// Every float tensor of `module` (running statistics included), in visiting order.
+pub fn tensors<B: Backend, M: Module<B>>(module: &M) -> Vec<TensorData> {
+    named_tensors("", module)
+        .into_iter()
+        .map(|(_, tensor)| tensor)
+        .collect()
 }
 
 /// `(generator, critic)` tensors of an engine, in visiting order.
 pub fn snapshot<B: AutodiffBackend>(engine: &Engine<B>) -> (Vec<TensorData>, Vec<TensorData>) {
-    let mut generator = Collect(Vec::new());
-    engine.generator().visit(&mut generator);
-    let mut critic = Collect(Vec::new());
-    engine.critic().visit(&mut critic);
-    (generator.0, critic.0)
+    (tensors(engine.generator()), tensors(engine.critic()))
 }
 
 /// A run of `config` on [`distinct_images`] in a new run directory `parent/name`, on the
