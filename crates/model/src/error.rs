@@ -28,6 +28,18 @@ pub enum ModelError {
         /// Shape received.
         actual: Vec<usize>,
     },
+    /// Spectral-normalisation vectors (from a checkpoint) that do not fit the critic.
+    #[error(
+        "spectral-norm vectors of lengths u {u:?}, v {v:?} do not fit the critic's weights {expected:?} ([out, in] each)"
+    )]
+    SpectralVectors {
+        /// `[out, in]` of every critic weight.
+        expected: Vec<[usize; 2]>,
+        /// Lengths of the `u` vectors found.
+        u: Vec<usize>,
+        /// Lengths of the `v` vectors found.
+        v: Vec<usize>,
+    },
 }
 
 impl ModelError {
@@ -37,6 +49,7 @@ impl ModelError {
         match self {
             Self::InvalidConfig { .. } | Self::InputGradientWithBatchNorm => true,
             Self::InputShape { .. } => false,
+            Self::SpectralVectors { .. } => true,
         }
     }
 }

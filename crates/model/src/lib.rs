@@ -16,11 +16,13 @@ mod error;
 mod generator;
 pub mod init;
 mod input_gradient;
+mod spectral_norm;
 mod summary;
 
 pub use config::{BatchNormConfig, CriticNorm, ModelConfig, Variant};
 pub use critic::{Critic, CriticBlock};
 pub use error::ModelError;
 pub use generator::{Generator, GeneratorBlock};
+pub use spectral_norm::SpectralVectors;
 pub use summary::{LayerSummary, NetworkSummary};
 pub use wgan_ops::cast_parameters;

@@ -7,9 +7,11 @@
 //!
 //! - critic step: the fake batch `b·F_G` (no backward), the critic on the real and the fake
 //!   batch `2b·F_D` and its backward `4b·F_D`;
-//! - the gradient penalty adds the critic on the mixed batch `b·F_D`, its explicit input
-//!   gradient `b·F_D` (a backward pass for the input only), and the backward pass through
-//!   both to the weights `2·(b·F_D + b·F_D)`: `6b·F_D` in all;
+//! - a gradient-norm penalty adds, per sample it is taken at, the critic forward `F_D`, its
+//!   explicit input gradient `F_D` (a backward pass for the input only), and the backward pass
+//!   through both to the weights `2·(F_D + F_D)`: `6b·F_D` in all at interpolates, real or
+//!   fake samples, `12b·F_D` at real and fake samples together;
+//! - spectral normalisation's power iterations are matrix–vector products, left out;
 //! - generator step: `G` forward `b·F_G`, the critic forward `b·F_D`, the backward through the
 //!   critic to its input only `b·F_D`, and `G`'s backward `2b·F_G`.
 //!
@@ -18,7 +20,7 @@
 
 use serde::Serialize;
 
-use crate::{LipschitzConstraint, RunConfig};
+use crate::{RunConfig, SamplePoint};
 
 /// FLOPs of one generator step, by phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,9 +38,10 @@ impl StepFlops {
     /// `critic_forward` FLOPs per sample.
     pub fn of(config: &RunConfig, generator_forward: u64, critic_forward: u64) -> Self {
         let batch = config.data.batch_size as u64;
-        let penalty = match config.lipschitz {
-            LipschitzConstraint::GradientPenalty { .. } => 6 * critic_forward,
-            LipschitzConstraint::WeightClip { .. } => 0,
+        let penalty = match config.lipschitz.penalty().map(|penalty| penalty.sample_at()) {
+            Some(SamplePoint::RealAndFake) => 12 * critic_forward,
+            Some(_) => 6 * critic_forward,
+            None => 0,
         };
         let critic_step = batch * (generator_forward + 6 * critic_forward + penalty);
         let generator_step = batch * (3 * generator_forward + 2 * critic_forward);
@@ -53,6 +56,7 @@ impl StepFlops {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::LipschitzConstraint;
     use wgan_model::Variant;
 
     #[test]

@@ -24,17 +24,18 @@ pub mod torch_layout;
 
 pub use checkpoint::{
     CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, EMA_FILE, LoadedCheckpoint, RecordError,
-    RunProgress, checkpoint_name, list_checkpoints, prune_checkpoints, read_checkpoint, restore, save,
-    write_checkpoint,
+    RunProgress, SpectralNormState, checkpoint_name, list_checkpoints, prune_checkpoints, read_checkpoint, restore,
+    save, write_checkpoint,
 };
 pub use config::{
-    DEFAULT_CLASSIFIER_PATH, DataConfig, EmaBatchNorm, EmaConfig, LipschitzConstraint, LoggingConfig, OptimizersConfig,
-    RunConfig, ScheduleConfig,
+    CriticSchedule, DEFAULT_CLASSIFIER_PATH, DataConfig, EmaBatchNorm, EmaConfig, GradientPenalty,
+    LearningRateSchedule, LipschitzConstraint, LoggingConfig, NormPenalty, OptimizersConfig, Penalty, RunConfig,
+    SamplePoint, ScheduleConfig, WGAN_PAPER_CRITIC_STEPS, WGAN_PAPER_PERIOD, WGAN_PAPER_WARM_UP, WganDiv, ZeroCentered,
 };
 pub use engine::{
-    CriticLoss, CriticStepValues, Engine, EngineState, NoiseSource, StepTimings, Stream, TrainStepMetrics,
-    blend_generator, clip_parameters, critic_loss, data_order_seed, detached_copy, gradient_penalty,
-    recompute_batch_norm, sample_norm, samples_of, stream_rng,
+    CriticLoss, CriticStepValues, Engine, EngineState, NoiseSource, PenaltyTerm, StepTimings, Stream, TrainStepMetrics,
+    blend_generator, clip_parameters, critic_loss, data_order_seed, detached_copy, gradient_penalty, penalty_points,
+    recompute_batch_norm, sample_norm, samples_of, squared_sample_norm, stream_rng,
 };
 pub use error::{ConfigError, PlotError, TrainError};
 pub use flops::StepFlops;

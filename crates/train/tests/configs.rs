@@ -57,7 +57,7 @@ fn seed_presets_have_the_seed_hyperparameters() {
             epsilon: 1e-7
         }
     );
-    assert_eq!(gp.lipschitz, LipschitzConstraint::GradientPenalty { lambda: 10.0 });
+    assert_eq!(gp.lipschitz, LipschitzConstraint::SEED_WGAN_GP);
 }
 
 #[test]
@@ -65,4 +65,29 @@ fn smoke_config_is_small() {
     let smoke = load("smoke.toml");
     assert_eq!((smoke.model.dim, smoke.schedule.steps), (8, 30));
     assert_eq!(smoke.preset, Variant::WganGp);
+}
+
+#[test]
+fn constraint_presets_parse_as_their_constraints() {
+    let expected = [
+        ("wgan-lp.toml", "one_sided_gradient_penalty"),
+        ("wgan-div.toml", "wgan_div"),
+        ("sn-wgan.toml", "spectral_norm"),
+        ("r1.toml", "r1"),
+        ("wgan-gp-linear-decay.toml", "gradient_penalty"),
+        ("wgan-paper-schedule.toml", "weight_clip"),
+    ];
+    for (file, name) in expected {
+        assert_eq!(load(file).lipschitz.name(), name, "{file}");
+    }
+    let decay = load("wgan-gp-linear-decay.toml");
+    assert_eq!(
+        decay.optimizer.learning_rates(2500, decay.schedule.steps),
+        [0.5e-4, 0.5e-4]
+    );
+    assert_eq!(decay.drift, 0.001);
+    assert_eq!(
+        load("wgan-paper-schedule.toml").schedule.n_critic_schedule,
+        wgan_train::CriticSchedule::WganPaper
+    );
 }

@@ -6,7 +6,10 @@ mod common;
 use burn::backend::{Autodiff, Flex};
 use common::{distinct_images, snapshot, trained_run};
 use wgan_model::Variant;
-use wgan_train::{Run, RunConfig, RunDir, Silent, list_checkpoints, read_metrics};
+use wgan_train::{
+    CriticSchedule, LearningRateSchedule, LipschitzConstraint, Penalty, Run, RunConfig, RunDir, SamplePoint, Silent,
+    SpectralNormState, WganDiv, list_checkpoints, read_metrics,
+};
 
 type Ad = Autodiff<Flex>;
 const HALF: u64 = 4;
@@ -20,13 +23,60 @@ fn config(variant: Variant, steps: u64) -> RunConfig {
     config
 }
 
+/// A config for a given step budget.
+type ConfigOfSteps = Box<dyn Fn(u64) -> RunConfig>;
+
+/// The seeds, and the variants that carry state or schedules across a checkpoint: spectral
+/// normalisation's vectors (on the WGAN critic with BatchNorm, and with WGAN-div on the
+/// WGAN-GP critic), decaying learning rates, the original WGAN critic schedule and drift.
+fn resume_cases() -> Vec<(&'static str, ConfigOfSteps)> {
+    vec![
+        ("wgan", Box::new(|steps| config(Variant::Wgan, steps))),
+        ("wgan-gp", Box::new(|steps| config(Variant::WganGp, steps))),
+        (
+            "sn-wgan, wgan_paper critic schedule, linear lr",
+            Box::new(|steps| {
+                let mut config = config(Variant::Wgan, steps);
+                config.lipschitz = LipschitzConstraint::SpectralNorm {
+                    power_iterations: 1,
+                    penalty: None,
+                };
+                config.schedule.n_critic_schedule = CriticSchedule::WganPaper;
+                config.optimizer.critic_lr_schedule = LearningRateSchedule::Linear;
+                config.optimizer.generator_lr_schedule = LearningRateSchedule::Linear;
+                config.optimizer.lr_decay_steps = Some(2 * HALF);
+                config
+            }),
+        ),
+        (
+            "sn + wgan-div, cosine lr, drift",
+            Box::new(|steps| {
+                let mut config = config(Variant::WganGp, steps);
+                config.lipschitz = LipschitzConstraint::SpectralNorm {
+                    power_iterations: 2,
+                    penalty: Some(Penalty::WganDiv(WganDiv {
+                        k: 2.0,
+                        p: 6.0,
+                        sample_at: SamplePoint::RealAndFake,
+                    })),
+                };
+                config.optimizer.critic_lr_schedule = LearningRateSchedule::Cosine;
+                config.optimizer.generator_lr_schedule = LearningRateSchedule::Cosine;
+                config.optimizer.lr_decay_steps = Some(2 * HALF);
+                config.drift = 1e-3;
+                config
+            }),
+        ),
+    ]
+}
+
 #[test]
 fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
-    for variant in [Variant::Wgan, Variant::WganGp] {
+    for (variant, config) in resume_cases() {
         let dir = tempfile::tempdir().unwrap();
 
-        let (straight_dir, straight) = trained_run::<Ad>(config(variant, 2 * HALF), dir.path(), "straight");
-        let (split_dir, first) = trained_run::<Ad>(config(variant, HALF), dir.path(), "split");
+        let (straight_dir, straight) = trained_run::<Ad>(config(2 * HALF), dir.path(), "straight");
+        let (split_dir, first) = trained_run::<Ad>(config(HALF), dir.path(), "split");
         drop(first);
         // An interrupted process may have logged steps past its last checkpoint, the last
         // line torn by the kill; resume must drop them.
@@ -35,7 +85,7 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
         std::fs::write(split_dir.metrics(), metrics).unwrap();
 
         let resumed = Run::<Ad>::resume(
-            config(variant, 2 * HALF),
+            config(2 * HALF),
             distinct_images(),
             split_dir.clone(),
             Default::default(),
@@ -50,6 +100,23 @@ fn resumed_runs_are_bit_identical_to_uninterrupted_ones() {
         let (a, b) = (snapshot(straight.engine()), snapshot(second.engine()));
         assert_eq!(a.0, b.0, "{variant:?}: generators differ after resume");
         assert_eq!(a.1, b.1, "{variant:?}: critics differ after resume");
+        let vectors = |run: &Run<Ad>| {
+            run.engine()
+                .state()
+                .spectral_vectors
+                .as_ref()
+                .map(SpectralNormState::of)
+        };
+        assert_eq!(
+            vectors(&straight),
+            vectors(&second),
+            "{variant}: spectral-norm vectors differ"
+        );
+        assert_eq!(
+            vectors(&straight).is_some(),
+            variant.starts_with("sn"),
+            "{variant}: spectral-norm vectors kept exactly when normalising"
+        );
 
         // The metrics read as one run: same steps, same losses, bit for bit.
         let straight_log = read_metrics(&straight_dir.metrics()).unwrap();

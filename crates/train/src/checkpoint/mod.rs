@@ -8,7 +8,8 @@
 //! - `generator-ema.bin`, with `[ema]` only: G_ema ready for inference (averaged weights with
 //!   the BatchNorm statistics `ema.batch_norm` gives them);
 //! - `state.json`, written last: the format version, the step, the random streams, the data
-//!   order, the fixed sample noise, the architecture, and the SHA-256 of every other file.
+//!   order, the fixed sample noise, the architecture, spectral normalisation's vectors (when
+//!   the run has them), and the SHA-256 of every other file.
 //!
 //! It is written to `checkpoints/.partial-step-NNNNNN/`, every file fsynced, then renamed into
 //! place and the parent directory fsynced, so a crash at any moment leaves either the new
@@ -26,12 +27,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use burn::module::Module;
+use burn::module::{AutodiffModule, Module};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Record, Recorder, RecorderError};
 use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 use wgan_data::{DataError, ShuffleState, ShuffledBatches};
-use wgan_model::{Generator, ModelConfig};
+use wgan_model::{Generator, ModelConfig, SpectralVectors};
 
 use crate::engine::{EngineState, data_order_seed};
 use crate::{NetworkOptimizer, NoiseSource, RunConfig, TrainError};
@@ -71,9 +73,46 @@ pub struct CheckpointState {
     pub fixed_noise: Vec<f32>,
     /// The architecture the networks were built with.
     pub model: ModelConfig,
+    /// Spectral normalisation's power-iteration vectors, under spectral normalisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spectral_norm: Option<SpectralNormState>,
     /// `(file name, SHA-256 hex)` of every file in [`CHECKPOINT_FILES`], and of [`EMA_FILE`]
     /// when there is one.
     pub checksums: Vec<(String, String)>,
+}
+
+/// Spectral normalisation's vectors as saved: one `u` (length `out`) and one `v` (length
+/// `in`) per critic weight, convolutions first, then the linear layer; f32 values, which
+/// JSON keeps exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpectralNormState {
+    /// The left vectors.
+    pub u: Vec<Vec<f32>>,
+    /// The right vectors.
+    pub v: Vec<Vec<f32>>,
+}
+
+impl SpectralNormState {
+    /// The vectors of `vectors` read back to the host (a device read: at checkpoints only,
+    /// never inside a training step).
+    pub fn of<B: Backend>(vectors: &SpectralVectors<B>) -> Self {
+        let read = |tensors: &[Tensor<B, 1>]| {
+            tensors
+                .iter()
+                .map(|t| {
+                    t.clone()
+                        .cast(DType::F32)
+                        .into_data()
+                        .to_vec::<f32>()
+                        .unwrap_or_default()
+                })
+                .collect()
+        };
+        Self {
+            u: read(&vectors.u),
+            v: read(&vectors.v),
+        }
+    }
 }
 
 /// A checkpoint read back and verified.
@@ -140,6 +179,12 @@ pub enum CheckpointError {
     #[error("{}: no G_ema in this checkpoint (its run had no [ema] section); use --weights raw", path.display())]
     NoEma {
         /// The checkpoint.
+        path: PathBuf,
+    },
+    /// The config normalises the critic spectrally but the checkpoint has no vectors.
+    #[error("{}: no spectral-norm vectors in state.json, but the config has lipschitz.kind = \"spectral_norm\" (the checkpoint was written without it)", path.display())]
+    MissingSpectralNorm {
+        /// The state file.
         path: PathBuf,
     },
     /// The networks in the checkpoint do not have the configured architecture.
@@ -231,6 +276,7 @@ pub fn save<B: AutodiffBackend>(
         shuffle: state.batches.state().clone(),
         fixed_noise: progress.fixed_noise.clone(),
         model: model.clone(),
+        spectral_norm: state.spectral_vectors.as_ref().map(SpectralNormState::of),
         checksums: Vec::new(),
     };
     write_checkpoint(checkpoints, manifest, &files, ema.as_deref()).map_err(write_error)
@@ -272,6 +318,22 @@ pub fn restore<B: AutodiffBackend>(
         (Some(_), None) => return Err(CheckpointError::MissingEma { path }),
         (Some(template), Some(bytes)) => Some(load_module(template, bytes, device).map_err(record_error(EMA_FILE))?),
     };
+    let spectral_vectors = match (&template.spectral_vectors, state.spectral_norm) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(CheckpointError::MissingSpectralNorm {
+                path: path.join("state.json"),
+            });
+        }
+        (Some(_), Some(saved)) => Some(
+            SpectralVectors::from_values(&template.critic.valid(), saved.u, saved.v).map_err(|error| {
+                CheckpointError::Architecture {
+                    path: path.join("state.json"),
+                    difference: error.to_string(),
+                }
+            })?,
+        ),
+    };
     let restored = EngineState {
         step: state.step,
         generator_ema,
@@ -286,6 +348,7 @@ pub fn restore<B: AutodiffBackend>(
         training_noise: state.training_noise,
         interpolation: state.interpolation,
         batches,
+        spectral_vectors,
     };
     let progress = RunProgress {
         elapsed_s: state.elapsed_s,

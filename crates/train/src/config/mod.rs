@@ -15,11 +15,15 @@ mod data;
 mod ema;
 mod lipschitz;
 mod logging;
+mod schedules;
 
 pub use data::{DEFAULT_CLASSIFIER_PATH, DataConfig};
 pub use ema::{EmaBatchNorm, EmaConfig};
-pub use lipschitz::LipschitzConstraint;
+pub use lipschitz::{GradientPenalty, LipschitzConstraint, NormPenalty, Penalty, SamplePoint, WganDiv, ZeroCentered};
 pub use logging::LoggingConfig;
+pub use schedules::{
+    CriticSchedule, LearningRateSchedule, WGAN_PAPER_CRITIC_STEPS, WGAN_PAPER_PERIOD, WGAN_PAPER_WARM_UP,
+};
 
 fn default_eval_samples() -> usize {
     10_000
@@ -33,6 +37,28 @@ pub struct OptimizersConfig {
     pub critic: OptimizerConfig,
     /// The generator's optimizer.
     pub generator: OptimizerConfig,
+    /// How the critic's learning rate moves over the run. Default: constant.
+    #[serde(default)]
+    pub critic_lr_schedule: LearningRateSchedule,
+    /// How the generator's learning rate moves over the run. Default: constant.
+    #[serde(default)]
+    pub generator_lr_schedule: LearningRateSchedule,
+    /// Generator steps over which a decaying schedule reaches 0, at most `schedule.steps`;
+    /// absent: `schedule.steps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lr_decay_steps: Option<u64>,
+}
+
+impl OptimizersConfig {
+    /// The critic's and the generator's learning rates at generator step `step` (0-based)
+    /// of a run of `run_steps`.
+    pub fn learning_rates(&self, step: u64, run_steps: u64) -> [f64; 2] {
+        let length = self.lr_decay_steps.unwrap_or(run_steps);
+        [
+            self.critic.learning_rate() * self.critic_lr_schedule.factor(step, length),
+            self.generator.learning_rate() * self.generator_lr_schedule.factor(step, length),
+        ]
+    }
 }
 
 /// How long to train and how often to report.
@@ -43,6 +69,10 @@ pub struct ScheduleConfig {
     pub steps: u64,
     /// Critic steps per generator step. Seed: 5.
     pub n_critic: u32,
+    /// `constant` (`n_critic` every step, the default) or `wgan_paper`: 100 critic steps
+    /// for the first 25 generator steps and every 500th, as in Arjovsky et al. 2017.
+    #[serde(default)]
+    pub n_critic_schedule: CriticSchedule,
     /// Generator steps between progress reports.
     pub log_interval: u64,
     /// Generator steps between sample grids and plot redraws.
@@ -69,6 +99,10 @@ pub struct RunConfig {
     pub preset: Variant,
     /// Seed of every random stream: initial weights, data order, noise.
     pub seed: u64,
+    /// ε_drift ≥ 0: adds `ε_drift·E[D(real)²]` to the critic loss (Karras et al. 2018 use
+    /// 0.001), which keeps the critic's scores from drifting away from 0. Default 0: none.
+    #[serde(default)]
+    pub drift: f64,
     /// Both networks' architecture.
     pub model: ModelConfig,
     /// Dataset and batch size.
@@ -103,11 +137,16 @@ impl RunConfig {
             optimizer: OptimizersConfig {
                 critic: optimizer,
                 generator: optimizer,
+                critic_lr_schedule: LearningRateSchedule::Constant,
+                generator_lr_schedule: LearningRateSchedule::Constant,
+                lr_decay_steps: None,
             },
+            drift: 0.0,
             lipschitz,
             schedule: ScheduleConfig {
                 steps,
                 n_critic: 5,
+                n_critic_schedule: CriticSchedule::Constant,
                 log_interval: 10,
                 sample_interval: 100,
                 checkpoint_interval: 500,
@@ -179,28 +218,17 @@ impl RunConfig {
         ] {
             optimizer.check(section)?;
         }
-        match self.lipschitz {
-            LipschitzConstraint::WeightClip { clip_value } if !(clip_value.is_finite() && clip_value > 0.0) => {
-                return range(
-                    "lipschitz.clip_value",
-                    format!("must be a finite number > 0, got {clip_value}"),
-                );
-            }
-            LipschitzConstraint::GradientPenalty { lambda } if !(lambda.is_finite() && lambda >= 0.0) => {
-                return range(
-                    "lipschitz.gp_lambda",
-                    format!("must be a finite number >= 0, got {lambda}"),
-                );
-            }
-            LipschitzConstraint::GradientPenalty { .. } if self.model.critic_norm != wgan_model::CriticNorm::None => {
-                return range(
-                    "model.critic_norm",
-                    "must be \"none\" with the gradient penalty: BatchNorm couples the samples the \
-                     penalty treats independently"
-                        .into(),
-                );
-            }
-            _ => {}
+        self.lipschitz.validate()?;
+        if self.lipschitz.is_gradient_penalty() && self.model.critic_norm != wgan_model::CriticNorm::None {
+            return range(
+                "model.critic_norm",
+                "must be \"none\" with a gradient-norm penalty: BatchNorm couples the samples the \
+                 penalty treats independently"
+                    .into(),
+            );
+        }
+        if !(self.drift.is_finite() && self.drift >= 0.0) {
+            return range("drift", format!("must be a finite number >= 0, got {}", self.drift));
         }
         let schedule = &self.schedule;
         for (field, value) in [
@@ -214,6 +242,17 @@ impl RunConfig {
             if value == 0 {
                 return range(field, "must be at least 1".into());
             }
+        }
+        if let Some(length) = self.optimizer.lr_decay_steps
+            && !(1..=schedule.steps).contains(&length)
+        {
+            return range(
+                "optimizer.lr_decay_steps",
+                format!(
+                    "must be 1 to schedule.steps = {} (a schedule longer than the run never reaches 0), got {length}",
+                    schedule.steps
+                ),
+            );
         }
         if schedule.eval_interval > 0 && self.model.channels != 1 {
             return range(

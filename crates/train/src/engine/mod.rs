@@ -9,6 +9,7 @@ mod clip;
 mod ema;
 mod losses;
 mod noise;
+mod spectral;
 mod state;
 mod step;
 mod timings;
@@ -24,7 +25,9 @@ use crate::{EmaBatchNorm, RunConfig, TrainError};
 pub use clip::clip_parameters;
 pub use ema::{blend_generator, detached_copy, recompute_batch_norm};
 
-pub use losses::{CriticLoss, critic_loss, gradient_penalty, sample_norm};
+pub use losses::{
+    CriticLoss, PenaltyTerm, critic_loss, gradient_penalty, penalty_points, sample_norm, squared_sample_norm,
+};
 pub use noise::{NoiseSource, Stream, data_order_seed, stream_rng};
 pub use state::EngineState;
 pub use step::{CriticStepValues, TrainStepMetrics};

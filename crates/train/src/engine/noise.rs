@@ -25,6 +25,8 @@ pub enum Stream {
     DataOrder = 5,
     /// The fixed noise batches behind G_ema's recomputed BatchNorm statistics.
     BatchNormNoise = 6,
+    /// The initial power-iteration vectors of spectral normalisation.
+    SpectralNorm = 7,
 }
 
 /// The batcher's seed: drawn from the run seed's [`Stream::DataOrder`], so that the data

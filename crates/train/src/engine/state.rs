@@ -1,8 +1,9 @@
 //! The engine's state: everything a checkpoint saves and a resume restores, in one struct.
 
+use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
 use wgan_data::ShuffledBatches;
-use wgan_model::{Critic, Generator};
+use wgan_model::{Critic, Generator, SpectralVectors};
 
 use super::ema::detached_copy;
 use super::noise::{NoiseSource, Stream, data_order_seed, stream_rng};
@@ -30,6 +31,8 @@ pub struct EngineState<B: AutodiffBackend> {
     pub interpolation: NoiseSource,
     /// The data order and where it stands.
     pub batches: ShuffledBatches,
+    /// The critic's power-iteration vectors, under spectral normalisation.
+    pub spectral_vectors: Option<SpectralVectors<B::InnerBackend>>,
 }
 
 impl<B: AutodiffBackend> EngineState<B> {
@@ -41,6 +44,10 @@ impl<B: AutodiffBackend> EngineState<B> {
         let generator = Generator::new(&config.model, &mut weights, device)?;
         let critic = Critic::new(&config.model, &mut weights, device)?;
         let generator_ema = config.ema.as_ref().map(|_| detached_copy(&generator));
+        let spectral_vectors = config
+            .lipschitz
+            .spectral_norm_iterations()
+            .map(|_| SpectralVectors::new(&critic.valid(), &mut stream_rng(config.seed, Stream::SpectralNorm)));
         Ok(Self {
             step: 0,
             generator_ema,
@@ -51,6 +58,7 @@ impl<B: AutodiffBackend> EngineState<B> {
             training_noise: NoiseSource::new(config.seed, Stream::TrainingNoise),
             interpolation: NoiseSource::new(config.seed, Stream::Interpolation),
             batches: ShuffledBatches::new(data_len, config.data.batch_size, data_order_seed(config.seed))?,
+            spectral_vectors,
         })
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use burn::module::Module;
+use burn::module::{AutodiffModule, Module};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -11,19 +11,21 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use super::Engine;
 use super::clip::clip_parameters;
 use super::ema::{blend_generator, detached_copy};
-use super::losses::critic_loss;
-use crate::{LipschitzConstraint, TrainError};
+use super::losses::{PenaltyTerm, critic_loss};
+use super::spectral::on_autodiff;
+use crate::TrainError;
 
 /// What one critic step measured, still on the device: one-element tensors, detached from
 /// the autodiff graph. Nothing is read back until [`Engine::train_step`] reads a whole
 /// generator step's values at once.
 #[derive(Debug, Clone)]
 pub struct CriticStepValues<B: Backend> {
-    /// The loss minimised: `mean D(fake) − mean D(real) [+ λ·GP]`, shape `[1]`.
+    /// The loss minimised: `mean D(fake) − mean D(real) [+ weight·penalty] [+ drift]`,
+    /// shape `[1]`.
     pub loss: Tensor<B, 1>,
     /// `mean D(real) − mean D(fake)`, shape `[1]`.
     pub wasserstein_estimate: Tensor<B, 1>,
-    /// The penalty without λ, for WGAN-GP, shape `[1]`.
+    /// The gradient-norm penalty without its weight, with one, shape `[1]`.
     pub gradient_penalty: Option<Tensor<B, 1>>,
 }
 
@@ -53,8 +55,11 @@ pub struct TrainStepMetrics {
     pub generator_loss: f64,
     /// Mean Wasserstein estimate.
     pub wasserstein_estimate: f64,
-    /// Mean gradient penalty (without λ), for WGAN-GP.
+    /// Mean gradient-norm penalty (without its weight), with one.
     pub gradient_penalty: Option<f64>,
+    /// Critic steps this generator step took (`n_critic`, or more under the `wgan_paper`
+    /// critic schedule).
+    pub critic_steps: u32,
 }
 
 impl<B: AutodiffBackend> Engine<B> {
@@ -65,7 +70,10 @@ impl<B: AutodiffBackend> Engine<B> {
     /// back in one device→host read: the only one a step makes, so that a GPU never waits
     /// for the host inside a step.
     pub fn train_step(&mut self) -> Result<TrainStepMetrics, TrainError> {
-        let n_critic = self.config.schedule.n_critic;
+        let schedule = &self.config.schedule;
+        let n_critic = schedule
+            .n_critic_schedule
+            .critic_steps(self.state.step, schedule.n_critic);
         let mut sums: Option<CriticStepValues<B::InnerBackend>> = None;
         for _ in 0..n_critic {
             let values = self.critic_step()?;
@@ -105,6 +113,7 @@ impl<B: AutodiffBackend> Engine<B> {
             generator_loss,
             wasserstein_estimate: wasserstein,
             gradient_penalty: penalty,
+            critic_steps: n_critic,
         })
     }
 
@@ -123,28 +132,41 @@ impl<B: AutodiffBackend> Engine<B> {
         let noise = state
             .training_noise
             .normal::<B>(batch_size, self.config.model.latent_dim, &self.device);
-        let penalty_at = match self.config.lipschitz {
-            LipschitzConstraint::GradientPenalty { lambda } => {
-                Some((state.interpolation.uniform::<B>(batch_size, &self.device), lambda))
-            }
-            LipschitzConstraint::WeightClip { .. } => None,
-        };
+        let penalty =
+            self.config.lipschitz.penalty().map(|penalty| {
+                PenaltyTerm::new(penalty, || state.interpolation.uniform::<B>(batch_size, &self.device))
+            });
         let data_ready = Instant::now();
         self.timings.data += data_ready - started;
         // The fake batch trains the critic only: generated with the generator's parameters
         // untracked, so autodiff records nothing (BatchNorm still uses and updates batch
         // statistics, as in training).
         let fake = state.generator.clone().no_grad().forward(noise);
-        let loss = critic_loss(&state.critic, real, fake, penalty_at)?;
+        // Under spectral normalisation the vectors take their power iterations on the current
+        // weights, and the loss sees W/σ(W), differentiable in W.
+        let critic = match (
+            self.config.lipschitz.spectral_norm_iterations(),
+            &mut state.spectral_vectors,
+        ) {
+            (Some(iterations), Some(vectors)) => {
+                *vectors = vectors.iterate(&state.critic.valid(), iterations);
+                state.critic.spectrally_normalized(&on_autodiff::<B>(vectors))
+            }
+            _ => state.critic.clone(),
+        };
+        let loss = critic_loss(&critic, real, fake, penalty, self.config.drift)?;
         let values = CriticStepValues {
             loss: loss.total.clone().inner(),
             wasserstein_estimate: loss.wasserstein.inner(),
             gradient_penalty: loss.gradient_penalty.map(|penalty| penalty.inner()),
         };
         let grads = GradientsParams::from_grads(loss.total.backward(), &state.critic);
-        let learning_rate = self.config.optimizer.critic.learning_rate();
+        let [learning_rate, _] = self
+            .config
+            .optimizer
+            .learning_rates(state.step, self.config.schedule.steps);
         state.critic = state.critic_optimizer.step(learning_rate, state.critic.clone(), grads);
-        if let LipschitzConstraint::WeightClip { clip_value } = self.config.lipschitz {
+        if let Some(clip_value) = self.config.lipschitz.clip_value() {
             state.critic = clip_parameters(state.critic.clone(), clip_value);
         }
         self.timings.critic += data_ready.elapsed();
@@ -165,10 +187,19 @@ impl<B: AutodiffBackend> Engine<B> {
         let fake = state.generator.forward(noise);
         // The critic's parameters are untracked here: the backward pass computes no weight
         // gradients for them, only the gradient through the critic to the fake images.
-        let loss = state.critic.clone().no_grad().try_forward(fake)?.mean().neg();
+        // Under spectral normalisation it is the critic of the last critic step, W/σ(W).
+        let critic = state.critic.clone().no_grad();
+        let critic = match &state.spectral_vectors {
+            Some(vectors) => critic.spectrally_normalized(&on_autodiff::<B>(vectors)),
+            None => critic,
+        };
+        let loss = critic.try_forward(fake)?.mean().neg();
         let value = loss.clone().inner();
         let grads = GradientsParams::from_grads(loss.backward(), &state.generator);
-        let learning_rate = self.config.optimizer.generator.learning_rate();
+        let [_, learning_rate] = self
+            .config
+            .optimizer
+            .learning_rates(state.step, self.config.schedule.steps);
         state.generator = state
             .generator_optimizer
             .step(learning_rate, state.generator.clone(), grads);

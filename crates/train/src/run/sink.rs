@@ -7,7 +7,7 @@ use std::path::Path;
 use super::grid::Grid;
 use super::metrics::{MetricsLog, StepMetrics};
 use crate::tensorboard::{EventWriter, HParam};
-use crate::{LipschitzConstraint, OptimizerConfig, RunConfig, TrainError};
+use crate::{OptimizerConfig, RunConfig, TrainError};
 
 /// Receives a run's records as they happen.
 pub trait RunSink {
@@ -140,9 +140,18 @@ fn hparams(config: &RunConfig) -> Vec<(String, HParam)> {
             number(learning_rate(&config.optimizer.generator)),
         ),
     ];
-    match config.lipschitz {
-        LipschitzConstraint::GradientPenalty { lambda } => list.push(("lipschitz.gp_lambda", number(lambda))),
-        LipschitzConstraint::WeightClip { clip_value } => list.push(("lipschitz.clip_value", number(clip_value))),
+    list.push(("lipschitz", HParam::Text(config.lipschitz.name())));
+    if let Some(clip_value) = config.lipschitz.clip_value() {
+        list.push(("lipschitz.clip_value", number(clip_value)));
+    }
+    if let Some(penalty) = config.lipschitz.penalty() {
+        list.push(("lipschitz.penalty_weight", number(penalty.weight())));
+    }
+    if let Some(iterations) = config.lipschitz.spectral_norm_iterations() {
+        list.push(("lipschitz.power_iterations", number(f64::from(iterations))));
+    }
+    if config.drift > 0.0 {
+        list.push(("drift", number(config.drift)));
     }
     if let Some(ema) = &config.ema {
         list.push(("ema.decay", number(ema.decay)));
