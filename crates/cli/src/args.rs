@@ -349,7 +349,7 @@ pub enum CompareMetric {
     CriticLoss,
     /// The generator's loss.
     GeneratorLoss,
-    /// The gradient penalty (WGAN-GP runs).
+    /// The gradient-norm penalty without its weight (runs that have one).
     Gp,
     /// FD-FMNIST (runs with schedule.eval_interval).
     Fd,

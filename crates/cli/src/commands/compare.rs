@@ -47,7 +47,7 @@ impl CompareMetric {
             Self::Wasserstein => "Wasserstein estimate",
             Self::CriticLoss => "critic loss",
             Self::GeneratorLoss => "generator loss",
-            Self::Gp => "gradient penalty (without λ)",
+            Self::Gp => "gradient-norm penalty (unweighted)",
             Self::Fd => "FD-FMNIST (lower is better)",
             Self::Is => "Inception Score (classifier)",
         }

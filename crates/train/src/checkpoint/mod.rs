@@ -20,6 +20,7 @@
 //! becomes files and comes back ([`save`], [`restore`]), and the burn record codec. The
 //! directory handling is in `store.rs`.
 
+mod spectral;
 mod store;
 
 use std::cell::Cell;
@@ -30,7 +31,6 @@ use std::sync::Once;
 use burn::module::{AutodiffModule, Module};
 use burn::record::{BinBytesRecorder, FullPrecisionSettings, Record, Recorder, RecorderError};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 use wgan_data::{DataError, ShuffleState, ShuffledBatches};
 use wgan_model::{Generator, ModelConfig, SpectralVectors};
@@ -38,6 +38,7 @@ use wgan_model::{Generator, ModelConfig, SpectralVectors};
 use crate::engine::{EngineState, data_order_seed};
 use crate::{NetworkOptimizer, NoiseSource, RunConfig, TrainError};
 
+pub use spectral::SpectralNormState;
 pub use store::{checkpoint_name, list_checkpoints, prune_checkpoints, read_checkpoint, write_checkpoint};
 
 /// Version of the checkpoint layout; a checkpoint of another version is refused.
@@ -79,40 +80,6 @@ pub struct CheckpointState {
     /// `(file name, SHA-256 hex)` of every file in [`CHECKPOINT_FILES`], and of [`EMA_FILE`]
     /// when there is one.
     pub checksums: Vec<(String, String)>,
-}
-
-/// Spectral normalisation's vectors as saved: one `u` (length `out`) and one `v` (length
-/// `in`) per critic weight, convolutions first, then the linear layer; f32 values, which
-/// JSON keeps exactly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SpectralNormState {
-    /// The left vectors.
-    pub u: Vec<Vec<f32>>,
-    /// The right vectors.
-    pub v: Vec<Vec<f32>>,
-}
-
-impl SpectralNormState {
-    /// The vectors of `vectors` read back to the host (a device read: at checkpoints only,
-    /// never inside a training step).
-    pub fn of<B: Backend>(vectors: &SpectralVectors<B>) -> Self {
-        let read = |tensors: &[Tensor<B, 1>]| {
-            tensors
-                .iter()
-                .map(|t| {
-                    t.clone()
-                        .cast(DType::F32)
-                        .into_data()
-                        .to_vec::<f32>()
-                        .unwrap_or_default()
-                })
-                .collect()
-        };
-        Self {
-            u: read(&vectors.u),
-            v: read(&vectors.v),
-        }
-    }
 }
 
 /// A checkpoint read back and verified.

@@ -19,7 +19,7 @@ pub struct StepMetrics {
     pub generator_loss: f64,
     /// Mean Wasserstein estimate `mean D(real) − mean D(fake)`.
     pub wasserstein_estimate: f64,
-    /// Mean gradient penalty (without λ); WGAN-GP runs only.
+    /// Mean gradient-norm penalty (without its weight); runs with a penalty only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gradient_penalty: Option<f64>,
     /// Seconds since the run started (wall clock, summed over resumed segments).

@@ -249,7 +249,10 @@ fn loss_panels(records: &[StepMetrics]) -> Vec<(&'static str, Vec<(f64, f64)>)> 
             "Wasserstein estimate",
             series(records, |m| Some(m.wasserstein_estimate)),
         ),
-        ("gradient penalty (without λ)", series(records, |m| m.gradient_penalty)),
+        (
+            "gradient-norm penalty (unweighted)",
+            series(records, |m| m.gradient_penalty),
+        ),
     ]
 }
 
