@@ -32,14 +32,14 @@ for name in "${configs[@]}"; do runs+=("$out/$name"); done
 "$wgan" compare "${runs[@]}" --out "$chart" --metric fd --metric wasserstein
 python3 - "${runs[@]}" <<'PY'
 import json, sys
-print("| run | steps | FD-FMNIST | KID ×10³ | IS | precision | recall | steps/s |")
+print("| run | steps | FD-FMNIST | KID | IS | precision | recall | steps/s |")
 print("|---|---|---|---|---|---|---|---|")
 for run in sys.argv[1:]:
     rows = [json.loads(line) for line in open(f"{run}/metrics.jsonl") if line.strip()]
     quality = [r for r in rows if r.get("fd_fmnist") is not None][-1]
     summary = json.load(open(f"{run}/summary.json"))
     kid = quality.get("kid")
-    kid = f"{1e3 * kid:.2f} ± {1e3 * quality['kid_std']:.2f}" if kid is not None else "–"
+    kid = f"{kid:.3f} ± {quality['kid_std']:.3f}" if kid is not None else "–"
     name = run.rstrip("/").split("/")[-1]
     print(
         f"| {name} | {quality['step']} | {quality['fd_fmnist']:.2f} | {kid} | {quality['inception_score']:.2f} "
