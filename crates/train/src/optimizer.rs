@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ConfigError;
 use crate::checkpoint::{CheckpointRecorder, RecordError, decode_record};
+use crate::config::positive;
 
 /// One network's optimizer. The seed uses Keras' optimizers, so the defaults follow Keras
 /// (`epsilon = 1e-7`, RMSprop `rho = 0.9`) rather than burn's.
@@ -56,14 +57,7 @@ impl OptimizerConfig {
 
     /// Range checks; `section` is the dotted path used in errors, e.g. `optimizer.critic`.
     pub fn check(&self, section: &str) -> Result<(), ConfigError> {
-        let positive = |name: &str, value: f64| {
-            (value.is_finite() && value > 0.0)
-                .then_some(())
-                .ok_or_else(|| ConfigError::Range {
-                    field: format!("{section}.{name}"),
-                    reason: format!("must be a finite number > 0, got {value}"),
-                })
-        };
+        let positive = |name: &str, value: f64| positive(&format!("{section}.{name}"), value);
         let decay = |name: &str, value: f64| {
             (value.is_finite() && (0.0..1.0).contains(&value))
                 .then_some(())

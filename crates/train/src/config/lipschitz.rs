@@ -301,7 +301,8 @@ fn range(field: &str, reason: String) -> ConfigError {
     }
 }
 
-fn positive(field: &str, value: f64) -> Result<(), ConfigError> {
+/// Fails unless `value` is finite and > 0, naming `field`.
+pub(crate) fn positive(field: &str, value: f64) -> Result<(), ConfigError> {
     if value.is_finite() && value > 0.0 {
         Ok(())
     } else {
@@ -309,7 +310,8 @@ fn positive(field: &str, value: f64) -> Result<(), ConfigError> {
     }
 }
 
-fn non_negative(field: &str, value: f64) -> Result<(), ConfigError> {
+/// Fails unless `value` is finite and ≥ 0, naming `field`.
+pub(crate) fn non_negative(field: &str, value: f64) -> Result<(), ConfigError> {
     if value.is_finite() && value >= 0.0 {
         Ok(())
     } else {

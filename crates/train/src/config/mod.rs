@@ -19,6 +19,7 @@ mod schedules;
 
 pub use data::{DEFAULT_CLASSIFIER_PATH, DataConfig};
 pub use ema::{EmaBatchNorm, EmaConfig};
+pub(crate) use lipschitz::positive;
 pub use lipschitz::{GradientPenalty, LipschitzConstraint, NormPenalty, Penalty, SamplePoint, WganDiv, ZeroCentered};
 pub use logging::LoggingConfig;
 pub use schedules::{
@@ -227,9 +228,7 @@ impl RunConfig {
                     .into(),
             );
         }
-        if !(self.drift.is_finite() && self.drift >= 0.0) {
-            return range("drift", format!("must be a finite number >= 0, got {}", self.drift));
-        }
+        lipschitz::non_negative("drift", self.drift)?;
         let schedule = &self.schedule;
         for (field, value) in [
             ("schedule.steps", schedule.steps),
