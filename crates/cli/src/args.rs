@@ -320,6 +320,12 @@ pub struct TrainArgs {
     /// Where to compute.
     #[command(flatten)]
     pub device: DeviceArgs,
+    /// Data-parallel training, one replica per listed device, each on an equal share of
+    /// every batch: e.g. cuda:0,cuda:1 or cpu,cpu (all of one backend). Sets
+    /// distributed.replicas of a new run; a resumed run needs as many devices as it has
+    /// replicas. Replaces --device.
+    #[arg(long, value_name = "DEVICE,DEVICE,...", value_delimiter = ',')]
+    pub devices: Vec<DeviceRequest>,
     /// Generator steps to train (overrides schedule.steps).
     #[arg(long, value_name = "N")]
     pub steps: Option<u64>,

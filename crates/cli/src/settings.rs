@@ -8,6 +8,7 @@ use wgan_train::{RunConfig, RunDir};
 
 use crate::UserError;
 use crate::args::{BenchArgs, DeviceArgs, TrainArgs};
+use crate::device::DeviceRequest;
 
 /// Reads, merges and validates the configuration file `path` with `overrides` applied in order.
 pub fn load_config(path: &Path, overrides: &[String]) -> anyhow::Result<RunConfig> {
@@ -30,6 +31,32 @@ pub fn run_directory(out: Option<&Path>, config: &Path) -> PathBuf {
         .unwrap_or(base)
 }
 
+/// The devices of `wgan train`: `--devices` (setting the replica count of a new run, and
+/// checked against a resumed run's), else `--device` for a run of one replica.
+fn replica_devices(config: &mut RunConfig, args: &TrainArgs) -> Result<Vec<DeviceRequest>, UserError> {
+    let replicas = config.distributed.replicas;
+    if args.devices.is_empty() {
+        return match replicas {
+            1 => Ok(vec![args.device.request]),
+            _ => Err(UserError(format!(
+                "the run has {replicas} data-parallel replicas (distributed.replicas): give one \
+                 device per replica with --devices, e.g. --devices {}",
+                vec!["cpu"; replicas].join(",")
+            ))),
+        };
+    }
+    if args.resume.is_some() && args.devices.len() != replicas {
+        return Err(UserError(format!(
+            "--devices lists {} devices, but the run was trained with {replicas} replicas \
+             (distributed.replicas); resume it with {replicas}: a run is a function of its \
+             replica count",
+            args.devices.len()
+        )));
+    }
+    config.distributed.replicas = args.devices.len();
+    Ok(args.devices.clone())
+}
+
 /// `wgan train`, resolved: what to train, where, and whether it continues a run.
 #[derive(Debug)]
 pub struct TrainSettings {
@@ -39,8 +66,8 @@ pub struct TrainSettings {
     pub run_dir: RunDir,
     /// Whether `run_dir` holds a run to continue (`--resume`).
     pub resume: bool,
-    /// Where to compute.
-    pub device: DeviceArgs,
+    /// Where to compute: one device, or one per data-parallel replica.
+    pub devices: Vec<DeviceRequest>,
 }
 
 impl TrainSettings {
@@ -69,12 +96,13 @@ impl TrainSettings {
         if let Some(steps) = args.steps {
             config.schedule.steps = steps;
         }
+        let devices = replica_devices(&mut config, args)?;
         config.validate().context("command-line settings")?;
         Ok(Self {
             config,
             run_dir,
             resume: args.resume.is_some(),
-            device: args.device,
+            devices,
         })
     }
 }

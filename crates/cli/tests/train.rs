@@ -5,7 +5,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{losses, smoke_train_args, wait_for_steps, wgan, with_training_data};
+use common::{losses, smoke_train_args, stderr_with_code, wait_for_steps, wgan, with_training_data};
 
 #[test]
 fn smoke_run_writes_every_artifact() {
@@ -234,4 +234,56 @@ fn sampling_without_a_checkpoint_is_a_user_error() {
     assert!(stderr.contains("no usable checkpoint"), "{stderr}");
     assert!(stderr.contains(dir.path().to_str().unwrap()), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// `--devices cpu,cpu`: two replicas train the smoke run like one device (the smoke config's
+/// generator has BatchNorm, synchronised), the run records its replica count, and resuming
+/// needs as many devices as replicas.
+#[test]
+fn two_cpu_replicas_train_like_one_and_resume_only_with_as_many() {
+    let (dir, data) = with_training_data();
+    let [one, two] = ["one", "two"].map(|name| dir.path().join(name));
+    let train = |run: &Path, devices: &[&str]| {
+        let mut args = smoke_train_args(run, &data);
+        args.extend(["--steps", "4"].map(String::from));
+        args.extend(devices.iter().map(|arg| arg.to_string()));
+        wgan(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let single = train(&one, &["--device", "cpu"]);
+    assert!(single.status.success(), "{}", String::from_utf8_lossy(&single.stderr));
+    let parallel = train(&two, &["--devices", "cpu,cpu"]);
+    let stderr = String::from_utf8_lossy(&parallel.stderr);
+    assert!(parallel.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("data parallel: 2 replicas, batch 16 = 2 × 8"),
+        "{stderr}"
+    );
+    let config = std::fs::read_to_string(two.join("config.toml")).unwrap();
+    assert!(config.contains("replicas = 2"), "{config}");
+
+    let [a, b] = [&one, &two].map(|run| losses(run));
+    assert_eq!(a.len(), 4);
+    assert_eq!(b.len(), 4);
+    for (x, y) in a.iter().zip(&b) {
+        for key in [
+            "critic_loss",
+            "generator_loss",
+            "wasserstein_estimate",
+            "gradient_penalty",
+        ] {
+            let [x, y] = [x, y].map(|line| line[key].as_f64().unwrap());
+            assert!((x - y).abs() <= 1e-4 * (1.0 + x.abs()), "{key}: {x} vs {y}");
+        }
+    }
+
+    let resume = |devices: &str| {
+        let run = two.display().to_string();
+        wgan(&["train", "--resume", &run, "--steps", "6", "--devices", devices])
+    };
+    let refused = resume("cpu");
+    let stderr = stderr_with_code(&refused, 1);
+    assert!(stderr.contains("2 replicas"), "{stderr}");
+    let resumed = resume("cpu,cpu");
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    assert_eq!(losses(&two).len(), 6);
 }

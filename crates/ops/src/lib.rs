@@ -5,7 +5,8 @@
 //! - [`conv2d`], [`conv2d_detached`], [`conv2d_adjoint`]: 2-D convolution and its adjoint,
 //!   on the CPU as matrix products over unrolled patches;
 //! - [`batch_norm()`]: burn's `BatchNorm` as contiguous row broadcasts, and in training on the
-//!   CPU a host kernel of three passes forward and two backward;
+//!   CPU a host kernel of three passes forward and two backward, whose statistics can span
+//!   every replica of a data-parallel step ([`synchronise_batch_norm`]);
 //! - [`leaky_relu`], [`relu`]: on the CPU one parallel pass each way;
 //! - [`upsample_bilinear_2x`]: ×2 bilinear upsampling with half-pixel centres, a two-tap
 //!   stencil per axis (the map of [`bilinear_matrix`]), on the CPU as a host kernel;
@@ -27,7 +28,9 @@ mod host;
 mod upsample;
 
 pub use activation::{leaky_relu, relu};
-pub use batch_norm::batch_norm;
+pub use batch_norm::{
+    MomentReducer, SynchronisedBatchNorm, batch_norm, synchronise_batch_norm, synchronised_batch_norm_supported,
+};
 pub use conv::{HOST_PEAK_SIZE, conv2d, conv2d_adjoint, conv2d_detached, host_matrix_product_peak};
 pub use dtype::cast_parameters;
 pub use upsample::{bilinear_matrix, upsample_bilinear_2x};

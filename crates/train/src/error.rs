@@ -226,6 +226,24 @@ pub enum TrainError {
     /// A generator could not be written as safetensors.
     #[error("cannot serialise safetensors: {0}")]
     Safetensors(safetensors::SafeTensorError),
+    /// A data-parallel replica failed, or could not exchange values with the others.
+    #[error("replica {rank} ({device}): {reason}")]
+    Replica {
+        /// The replica's rank, 0 for the one that writes the run.
+        rank: usize,
+        /// Its device.
+        device: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Data-parallel training was asked of something that cannot do it.
+    #[error("{field}: {reason}")]
+    Distributed {
+        /// The setting or option at fault.
+        field: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 impl TrainError {
@@ -247,6 +265,7 @@ impl TrainError {
             | Self::EventFile { .. }
             | Self::Summary { .. }
             | Self::NoCheckpoint { .. }
+            | Self::Distributed { .. }
             | Self::NoQualityProbe => true,
             Self::GridChannels { .. }
             | Self::Plot { .. }
@@ -256,6 +275,7 @@ impl TrainError {
             | Self::TensorRead(_)
             | Self::Json(_)
             | Self::Toml(_)
+            | Self::Replica { .. }
             | Self::Safetensors(_) => false,
         }
     }

@@ -13,6 +13,7 @@
 
 mod checkpoint;
 mod config;
+mod distributed;
 mod engine;
 mod error;
 mod flops;
@@ -28,10 +29,11 @@ pub use checkpoint::{
     save, write_checkpoint,
 };
 pub use config::{
-    CriticSchedule, DEFAULT_CLASSIFIER_PATH, DataConfig, EmaBatchNorm, EmaConfig, GradientPenalty,
+    CriticSchedule, DEFAULT_CLASSIFIER_PATH, DataConfig, DistributedConfig, EmaBatchNorm, EmaConfig, GradientPenalty,
     LearningRateSchedule, LipschitzConstraint, LoggingConfig, NormPenalty, OptimizersConfig, Penalty, RunConfig,
     SamplePoint, ScheduleConfig, WGAN_PAPER_CRITIC_STEPS, WGAN_PAPER_PERIOD, WGAN_PAPER_WARM_UP, WganDiv, ZeroCentered,
 };
+pub use distributed::{FollowerThreads, Replica, Replicas, start_replicas};
 pub use engine::{
     CriticLoss, CriticStepValues, Engine, EngineState, NoiseSource, PenaltyTerm, StepTimings, Stream, TrainStepMetrics,
     blend_generator, clip_parameters, critic_loss, data_order_seed, detached_copy, gradient_penalty, penalty_points,

@@ -23,11 +23,11 @@ use burn::backend::{Autodiff, Flex, Wgpu};
 use burn::tensor::Tensor;
 use burn::tensor::TensorData;
 use burn::tensor::backend::AutodiffBackend;
-use common::{distinct_images, named_tensors};
+use common::{bias_before_batch_norm, distinct_images, named_tensors};
 use std::sync::{Mutex, MutexGuard};
 use wgan_model::Variant;
 use wgan_ops::upsample_bilinear_2x;
-use wgan_train::{Engine, LipschitzConstraint, OptimizerConfig, RunConfig, TrainStepMetrics};
+use wgan_train::{Engine, LipschitzConstraint, RunConfig, TrainStepMetrics};
 
 /// Largest difference allowed between the backends' losses, relative to the loss's size
 /// (floor 1): the same arithmetic in a different summation order, compounded over ten
@@ -46,23 +46,8 @@ const ROUNDING_FLOOR: f64 = 1e-6;
 const GENERATOR_STEPS: usize = 2;
 
 fn config(variant: Variant) -> RunConfig {
-    let mut config = common::small_config(variant, 5, 8, 16, 8);
+    let mut config = common::with_visible_updates(common::small_config(variant, 5, 8, 16, 8));
     config.schedule.steps = GENERATOR_STEPS as u64;
-    for optimizer in [&mut config.optimizer.critic, &mut config.optimizer.generator] {
-        *optimizer = match *optimizer {
-            OptimizerConfig::Adam { beta1, beta2, .. } => OptimizerConfig::Adam {
-                learning_rate: 0.01,
-                beta1,
-                beta2,
-                epsilon: 1.0,
-            },
-            OptimizerConfig::RmsProp { alpha, .. } => OptimizerConfig::RmsProp {
-                learning_rate: 0.01,
-                alpha,
-                epsilon: 1e-3,
-            },
-        };
-    }
     config
 }
 
@@ -75,24 +60,6 @@ struct Trained {
     /// critic's as the first update sees them (clipped, under weight clipping).
     start: Vec<TensorData>,
     trained: Vec<TensorData>,
-}
-
-/// Whether the tensor named `name` is the bias of a layer that a BatchNorm follows
-/// (`blocks.N.conv` before `blocks.N.norm`, `project` before `project_norm`). BatchNorm
-/// subtracts the batch mean, so such a bias changes nothing and its gradient is zero in exact
-/// arithmetic: what the optimizer makes of its rounding noise differs between backends.
-fn bias_before_batch_norm(name: &str, names: &[String]) -> bool {
-    let Some(layer) = name.strip_suffix(".bias") else {
-        return false;
-    };
-    let norms = [
-        layer.strip_suffix(".conv").map(|block| format!("{block}.norm")),
-        Some(format!("{layer}_norm")),
-    ];
-    norms
-        .into_iter()
-        .flatten()
-        .any(|norm| names.iter().any(|other| other.starts_with(&format!("{norm}."))))
 }
 
 /// Serialises the tests' use of the wgpu device.

@@ -6,12 +6,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use wgan_data::ImageSet;
 use wgan_eval::ClassifierSource;
-use wgan_train::{Run, RunConfig, RunDir, RunOutcome};
+use wgan_train::{Run, RunConfig, RunDir, RunOutcome, start_replicas};
 
+use crate::UserError;
 use crate::args::TrainArgs;
 use crate::commands::eval::quality_meter;
 use crate::dataset::load_training_data;
-use crate::device::{self, with_backend};
+use crate::device::{self, with_backend_devices};
 use crate::progress::Progress;
 use crate::settings::TrainSettings;
 
@@ -25,9 +26,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
         config,
         run_dir,
         resume,
-        device,
+        devices,
     } = TrainSettings::resolve(args)?;
-    let device = device::select(device)?;
+    let devices = device::select_replicas(&devices)?;
     let loaded = load_training_data(&config)?;
     let data = loaded.images;
     let data_report = loaded.report;
@@ -43,8 +44,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     .context("installing the Ctrl-C handler")?;
     let mut progress = Progress::new(config.schedule.log_interval, interrupted);
     let root = run_dir.root().to_path_buf();
-    let device_name = device.to_string();
-    let outcome = with_backend!(&device, |B, handle| {
+    let device_names: Vec<String> = devices.iter().map(ToString::to_string).collect();
+    let outcome = with_backend_devices!(&devices, |B, handles| {
+        let handle = handles
+            .first()
+            .cloned()
+            .ok_or_else(|| UserError("--devices: no device given".into()))?;
         let meter = match config.schedule.eval_interval {
             0 => None,
             _ => Some(
@@ -57,13 +62,38 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
                 .0,
             ),
         };
-        let mut run = start::<B>(resume, config, data, run_dir, handle)?;
-        run.set_device(device_name);
+        let (mut run, checkpoint) = start::<B>(resume, config, data, run_dir, handle)?;
+        run.set_device(device_names.join(", "));
         write_data_report(&root, &data_report);
         if let Some(meter) = meter {
             run.set_quality_probe(Box::new(meter));
         }
-        run.run(&mut progress)?
+        let replicas = match handles.len() {
+            1 => None,
+            _ => {
+                let named: Vec<_> = handles.into_iter().zip(device_names.iter().cloned()).collect();
+                let replicas = start_replicas(run.engine_mut(), &named, checkpoint.as_deref())?;
+                describe_replicas(run.engine().config());
+                watch(replicas.failures, root.clone());
+                Some(replicas.threads)
+            }
+        };
+        let first_step = run.step();
+        let outcome = run.run(&mut progress);
+        if let Some(replica) = run.engine().replica() {
+            let steps = run.step().saturating_sub(first_step).max(1);
+            eprintln!(
+                "data parallel: replica 0 all-reduced {:.2} MB per generator step",
+                replica.bytes_exchanged() as f64 / steps as f64 / 1e6
+            );
+        }
+        // The followers finish when the leader's engine is gone. After a failure they may
+        // be waiting in an exchange the leader never joined: the process exits without them.
+        drop(run);
+        if let (Some(threads), Ok(_)) = (replicas, &outcome) {
+            threads.join()?;
+        }
+        outcome?
     });
     match outcome {
         RunOutcome::Finished => Ok(0),
@@ -77,20 +107,52 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     }
 }
 
-/// A new run in a fresh run directory, or the resumed one.
+/// Says how the batch is shared between data-parallel replicas.
+fn describe_replicas(config: &RunConfig) {
+    let replicas = config.distributed.replicas;
+    let batch_norm = match config.distributed.sync_batch_norm {
+        true => "synchronised across replicas",
+        false => "per replica (running averages averaged)",
+    };
+    eprintln!(
+        "data parallel: {replicas} replicas, batch {} = {replicas} × {}; gradients averaged; BatchNorm {batch_norm}",
+        config.data.batch_size,
+        config.data.batch_size / replicas,
+    );
+}
+
+/// A replica that fails leaves the others waiting in an exchange (burn-collective has no
+/// timeouts): report it and exit, keeping the run's checkpoints as they are.
+fn watch(failures: std::sync::mpsc::Receiver<String>, root: std::path::PathBuf) {
+    std::thread::spawn(move || {
+        if let Ok(message) = failures.recv() {
+            eprintln!(
+                "error: {message}\nstopping every replica; the checkpoints in {} are intact: continue with \
+                 wgan train --resume {} --devices ...",
+                root.join("checkpoints").display(),
+                root.display()
+            );
+            // An internal failure, as exit code 2 means everywhere else.
+            std::process::exit(2);
+        }
+    });
+}
+
+/// A new run in a fresh run directory, or the resumed one, with the checkpoint it resumed
+/// from.
 fn start<B: burn::tensor::backend::AutodiffBackend>(
     resume: bool,
     config: RunConfig,
     data: ImageSet,
     run_dir: RunDir,
     device: B::Device,
-) -> anyhow::Result<Run<B>> {
+) -> anyhow::Result<(Run<B>, Option<std::path::PathBuf>)> {
     if !resume {
         let run_dir = RunDir::create(run_dir.root())?;
         eprintln!("run directory: {}", run_dir.root().display());
         let run = Run::create(config, data, run_dir, device)?;
         warn_stale_lock(&run);
-        return Ok(run);
+        return Ok((run, None));
     }
     let root = run_dir.root().to_path_buf();
     let resumed = Run::resume(config, data, run_dir, device).with_context(|| format!("resuming {}", root.display()))?;
@@ -113,7 +175,7 @@ fn start<B: burn::tensor::backend::AutodiffBackend>(
     if step >= resumed.run.engine().config().schedule.steps {
         eprintln!("the run already finished at step {step}; extend it with --steps N");
     }
-    Ok(resumed.run)
+    Ok((resumed.run, resumed.checkpoint))
 }
 
 fn warn_stale_lock<B: burn::tensor::backend::AutodiffBackend>(run: &Run<B>) {

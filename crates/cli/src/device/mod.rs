@@ -108,6 +108,31 @@ impl fmt::Display for ComputeDevice {
     }
 }
 
+/// Finds the devices of a data-parallel run, one per replica, all of one backend, and says
+/// on stderr which ones compute. One request is [`select`].
+pub fn select_replicas(requests: &[DeviceRequest]) -> anyhow::Result<Vec<ComputeDevice>> {
+    if let [request] = requests {
+        return Ok(vec![select(DeviceArgs { request: *request })?]);
+    }
+    let mut devices = Vec::with_capacity(requests.len());
+    for request in requests {
+        let (device, _) = resolve(*request).map_err(|reason| UserError(format!("--devices {request}: {reason}")))?;
+        devices.push(device);
+    }
+    let kind = |device: &ComputeDevice| std::mem::discriminant(device);
+    if devices.iter().any(|device| kind(device) != kind(&devices[0])) {
+        let names: Vec<String> = devices.iter().map(ToString::to_string).collect();
+        return Err(UserError(format!(
+            "--devices: every replica must be on the same backend, got {}",
+            names.join(", ")
+        ))
+        .into());
+    }
+    let names: Vec<String> = devices.iter().map(ToString::to_string).collect();
+    eprintln!("devices: {} (one replica each)", names.join(", "));
+    Ok(devices)
+}
+
 /// Finds the device `--device` asked for and says on stderr which one computes.
 pub fn select(args: DeviceArgs) -> anyhow::Result<ComputeDevice> {
     let request = args.request;
@@ -264,6 +289,50 @@ macro_rules! with_backend {
     };
 }
 pub(crate) use with_backend;
+
+/// Like [`with_backend!`] for several devices of one backend (see [`select_replicas`]):
+/// runs `$body` with `$backend` the autodiff backend and `$handles` burn's handle of each
+/// device, in order.
+macro_rules! with_backend_devices {
+    ($devices:expr, |$backend:ident, $handles:ident| $body:expr) => {{
+        let devices: &[$crate::device::ComputeDevice] = $devices;
+        match devices.first() {
+            None | Some($crate::device::ComputeDevice::Cpu) => {
+                type $backend = burn::backend::Autodiff<burn::backend::Flex>;
+                let $handles: Vec<burn::tensor::Device<$backend>> =
+                    devices.iter().map(|_| Default::default()).collect();
+                $body
+            }
+            #[cfg(feature = "cuda")]
+            Some($crate::device::ComputeDevice::Cuda { .. }) => {
+                type $backend = burn::backend::Autodiff<burn::backend::Cuda>;
+                let $handles: Vec<burn::backend::cuda::CudaDevice> = devices
+                    .iter()
+                    .filter_map(|device| match device {
+                        $crate::device::ComputeDevice::Cuda { index, .. } => {
+                            Some(burn::backend::cuda::CudaDevice::new(*index))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                $body
+            }
+            #[cfg(feature = "wgpu")]
+            Some($crate::device::ComputeDevice::Wgpu { .. }) => {
+                type $backend = burn::backend::Autodiff<burn::backend::Wgpu>;
+                let $handles: Vec<burn::backend::wgpu::WgpuDevice> = devices
+                    .iter()
+                    .filter_map(|device| match device {
+                        $crate::device::ComputeDevice::Wgpu { device, .. } => Some(device.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use with_backend_devices;
 
 #[cfg(test)]
 mod tests {

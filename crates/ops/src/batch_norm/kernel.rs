@@ -14,6 +14,7 @@ use burn::backend::{Autodiff, Flex};
 use burn::tensor::{DType, Tensor, TensorData, backend::Backend};
 use rayon::prelude::*;
 
+use super::sync::MomentReducer;
 use crate::dispatch::{primitive_as, record_host_call, tensor_from};
 use crate::host::{Real, host_values, same_dtype, zeros};
 
@@ -39,26 +40,40 @@ impl Rows {
     }
 }
 
-/// Per-channel batch mean and biased variance, in f64.
-///
-/// # Shapes
-/// - `x`: `[N, C, S]`; outputs: `[C]` each
-fn statistics<T: Real + Into<f64>>(rows: Rows, x: &[T]) -> (Vec<f64>, Vec<f64>) {
+/// `Σ term(c, x)` over each channel `c`'s values, in f64, row by row.
+fn channel_sums<T: Real + Into<f64>>(rows: Rows, x: &[T], term: impl Fn(usize, f64) -> f64 + Sync) -> Vec<f64> {
     (0..rows.channels)
         .into_par_iter()
         .map(|channel| {
-            let sum: f64 = rows
-                .channel_rows(x, channel)
-                .map(|row| row.iter().map(|&v| v.into()).sum::<f64>())
-                .sum();
-            let mean = sum / rows.count();
-            let squares: f64 = rows
-                .channel_rows(x, channel)
-                .map(|row| row.iter().map(|&v| (v.into() - mean).powi(2)).sum::<f64>())
-                .sum();
-            (mean, squares / rows.count())
+            rows.channel_rows(x, channel)
+                .map(|row| row.iter().map(|&v| term(channel, v.into())).sum::<f64>())
+                .sum()
         })
-        .unzip()
+        .collect()
+}
+
+/// Per-channel batch mean and biased variance, in f64, over this replica's rows or, with a
+/// `reducer`, over every replica's; and the number of values per channel they cover.
+///
+/// # Shapes
+/// - `x`: `[N, C, S]`; outputs: `[C]` each
+fn statistics<T: Real + Into<f64>>(rows: Rows, x: &[T], reducer: Option<&MomentReducer>) -> (Vec<f64>, Vec<f64>, f64) {
+    let mut sums = channel_sums(rows, x, |_, v| v);
+    let count = match reducer {
+        None => rows.count(),
+        Some(reducer) => {
+            sums.push(rows.count());
+            reducer.reduce(&mut sums);
+            sums.pop().unwrap_or(f64::NAN)
+        }
+    };
+    let mean: Vec<f64> = sums.iter().map(|sum| sum / count).collect();
+    let mut squares = channel_sums(rows, x, |channel, v| (v - mean[channel]).powi(2));
+    if let Some(reducer) = reducer {
+        reducer.reduce(&mut squares);
+    }
+    let variance = squares.iter().map(|squares| squares / count).collect();
+    (mean, variance, count)
 }
 
 /// `y = x·scale[c] + shift[c]` row by row.
@@ -75,7 +90,8 @@ fn scale_and_shift<T: Real>(rows: Rows, x: &[T], scale: &[T], shift: &[T]) -> Ve
     y
 }
 
-/// What the backward pass needs: the input, per-channel mean and `1/√(σ² + ε)`, and `γ`.
+/// What the backward pass needs: the input, per-channel mean and `1/√(σ² + ε)`, `γ`, the
+/// number of values per channel the statistics cover, and the reducer they were summed with.
 #[derive(Debug, Clone)]
 struct Saved {
     rows: Rows,
@@ -83,6 +99,8 @@ struct Saved {
     mean: Vec<f64>,
     inv_std: Vec<f64>,
     gamma: Vec<f64>,
+    count: f64,
+    reducer: Option<MomentReducer>,
 }
 
 /// Input, `γ` and `β` gradients from the output gradient.
@@ -102,7 +120,22 @@ fn gradients<T: Real + Into<f64>>(saved: &Saved, x: &[T], grad: &[T]) -> [Vec<T>
                 })
         })
         .unzip();
-    let count = rows.count();
+    // γ and β take this replica's sums; the input gradient takes every replica's, since
+    // the statistics it differentiates were taken over all of them.
+    let gamma_grad = (0..rows.channels)
+        .map(|c| T::from_f64(sum_grad_centered[c] * saved.inv_std[c]))
+        .collect();
+    let beta_grad = sum_grad.iter().map(|&sum| T::from_f64(sum)).collect();
+    let (sum_grad, sum_grad_centered) = match &saved.reducer {
+        None => (sum_grad, sum_grad_centered),
+        Some(reducer) => {
+            let mut both = [sum_grad, sum_grad_centered].concat();
+            reducer.reduce(&mut both);
+            let centered = both.split_off(rows.channels);
+            (both, centered)
+        }
+    };
+    let count = saved.count;
     // dx = γ·s/M · (M·dy − Σdy − x̂·Σ dy·x̂) with x̂ = (x − μ)·s, s = 1/√(σ² + ε),
     // written per channel as dx = a·dy + b·x + c.
     let coefficients: Vec<[T; 3]> = (0..rows.channels)
@@ -125,10 +158,6 @@ fn gradients<T: Real + Into<f64>>(saved: &Saved, x: &[T], grad: &[T]) -> [Vec<T>
                 .zip(dy.iter().zip(x))
                 .for_each(|(out, (dy, x))| *out = *dy * a + *x * b + c);
         });
-    let gamma_grad = (0..rows.channels)
-        .map(|c| T::from_f64(sum_grad_centered[c] * saved.inv_std[c]))
-        .collect();
-    let beta_grad = sum_grad.iter().map(|&sum| T::from_f64(sum)).collect();
     [input_grad, gamma_grad, beta_grad]
 }
 
@@ -146,6 +175,7 @@ fn forward_typed<T: Real + Into<f64>>(
     gamma: &FlexTensor,
     beta: &FlexTensor,
     epsilon: f64,
+    reducer: Option<MomentReducer>,
 ) -> Normalized {
     let input = input.to_contiguous();
     let x = host_values::<T>(&input);
@@ -154,7 +184,7 @@ fn forward_typed<T: Real + Into<f64>>(
         host_values::<T>(&contiguous).iter().map(|&v| v.into()).collect()
     };
     let [gamma, beta] = [to_f64(gamma), to_f64(beta)];
-    let (mean, variance) = statistics(rows, x);
+    let (mean, variance, count) = statistics(rows, x, reducer.as_ref());
     let inv_std: Vec<f64> = variance.iter().map(|v| 1.0 / (v + epsilon).sqrt()).collect();
     let scale: Vec<T> = (0..rows.channels).map(|c| T::from_f64(gamma[c] * inv_std[c])).collect();
     let shift: Vec<T> = (0..rows.channels)
@@ -172,15 +202,23 @@ fn forward_typed<T: Real + Into<f64>>(
             mean,
             inv_std,
             gamma,
+            count,
+            reducer,
         },
     }
 }
 
-fn forward(rows: Rows, input: &FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, epsilon: f64) -> Normalized {
+fn forward(
+    rows: Rows,
+    input: &FlexTensor,
+    [gamma, beta]: [&FlexTensor; 2],
+    epsilon: f64,
+    reducer: Option<MomentReducer>,
+) -> Normalized {
     record_host_call();
     match input.dtype() {
-        DType::F64 => forward_typed::<f64>(rows, input, gamma, beta, epsilon),
-        _ => forward_typed::<f32>(rows, input, gamma, beta, epsilon),
+        DType::F64 => forward_typed::<f64>(rows, input, gamma, beta, epsilon, reducer),
+        _ => forward_typed::<f32>(rows, input, gamma, beta, epsilon, reducer),
     }
 }
 
@@ -222,12 +260,13 @@ impl Backward<Flex, 3> for BatchNormBackward {
 
 /// Training-mode BatchNorm of `rows` (`[N, C, S]`) on `Autodiff<Flex>`: the output and the
 /// batch mean and biased variance (`[C]` each, detached), or `None` on other backends or
-/// when the dtypes differ.
+/// when the dtypes differ. With a `reducer`, the statistics span every replica.
 pub(super) fn batch_norm_train<B: Backend>(
     rows: Tensor<B, 3>,
     gamma: Tensor<B, 1>,
     beta: Tensor<B, 1>,
     epsilon: f64,
+    reducer: Option<MomentReducer>,
 ) -> Option<(Tensor<B, 3>, Tensor<B, 1>, Tensor<B, 1>)> {
     let [batch, channels, spatial] = rows.dims();
     let sizes = Rows {
@@ -246,7 +285,7 @@ pub(super) fn batch_norm_train<B: Backend>(
     if !same_dtype(&[&x.primitive, &g.primitive, &b.primitive]) {
         return None;
     }
-    let normalized = forward(sizes, &x.primitive, &g.primitive, &b.primitive, epsilon);
+    let normalized = forward(sizes, &x.primitive, [&g.primitive, &b.primitive], epsilon, reducer);
     let result = match BatchNormBackward
         .prepare::<NoCheckpointing>([x.node.clone(), g.node.clone(), b.node.clone()])
         .compute_bound()

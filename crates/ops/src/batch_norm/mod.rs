@@ -16,11 +16,13 @@
 //! and the running averages updated as `(1 − momentum)·running + momentum·batch`.
 
 mod kernel;
+mod sync;
 
 use burn::nn::BatchNorm;
 use burn::tensor::{Tensor, backend::Backend};
 
 use crate::dispatch::host_kernels_apply;
+pub use sync::{MomentReducer, SynchronisedBatchNorm, synchronise_batch_norm, synchronised_batch_norm_supported};
 
 /// Applies `norm` to `input`: batch statistics (and a running-average update) on an autodiff
 /// backend, the running averages otherwise, like [`BatchNorm::forward`].
@@ -37,7 +39,8 @@ pub fn batch_norm<B: Backend, const D: usize>(norm: &BatchNorm<B>, input: Tensor
 
     let training = B::ad_enabled(&rows.device());
     if training && host_kernels_apply::<B>(rows.dtype()) {
-        let kernel = kernel::batch_norm_train(rows.clone(), norm.gamma.val(), norm.beta.val(), norm.epsilon);
+        let reducer = sync::current_reducer();
+        let kernel = kernel::batch_norm_train(rows.clone(), norm.gamma.val(), norm.beta.val(), norm.epsilon, reducer);
         if let Some((output, mean, variance)) = kernel {
             update_running(norm, mean, variance);
             return output.reshape(dims);

@@ -12,12 +12,14 @@ use wgan_model::{ModelConfig, Variant};
 use crate::{ConfigError, OptimizerConfig};
 
 mod data;
+mod distributed;
 mod ema;
 mod lipschitz;
 mod logging;
 mod schedules;
 
 pub use data::{DEFAULT_CLASSIFIER_PATH, DataConfig};
+pub use distributed::DistributedConfig;
 pub use ema::{EmaBatchNorm, EmaConfig};
 pub(crate) use lipschitz::positive;
 pub use lipschitz::{GradientPenalty, LipschitzConstraint, NormPenalty, Penalty, SamplePoint, WganDiv, ZeroCentered};
@@ -120,6 +122,9 @@ pub struct RunConfig {
     /// The generator's moving average; absent: none is kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ema: Option<EmaConfig>,
+    /// Data-parallel replicas; absent: one.
+    #[serde(default)]
+    pub distributed: DistributedConfig,
 }
 
 impl RunConfig {
@@ -157,6 +162,7 @@ impl RunConfig {
             },
             logging: LoggingConfig::default(),
             ema: None,
+            distributed: DistributedConfig::default(),
         }
     }
 
@@ -207,6 +213,7 @@ impl RunConfig {
         if let Some(ema) = &self.ema {
             ema.validate()?;
         }
+        self.distributed.validate(self.data.batch_size)?;
         if !matches!(self.model.channels, 1 | 3) {
             return range(
                 "model.channels",

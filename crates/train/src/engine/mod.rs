@@ -20,6 +20,7 @@ use burn::tensor::{Tensor, TensorData};
 use wgan_data::ImageSet;
 use wgan_model::{Critic, Generator};
 
+use crate::distributed::Replica;
 use crate::{EmaBatchNorm, RunConfig, TrainError};
 
 pub use clip::clip_parameters;
@@ -45,6 +46,8 @@ pub struct Engine<B: AutodiffBackend> {
     ema_for_inference: Option<(u64, Generator<B::InnerBackend>)>,
     /// Device→host reads made by the training steps.
     host_reads: u64,
+    /// This engine's place among data-parallel replicas, if it has one.
+    replica: Option<Replica>,
 }
 
 impl<B: AutodiffBackend> Engine<B> {
@@ -60,6 +63,7 @@ impl<B: AutodiffBackend> Engine<B> {
             timings: StepTimings::default(),
             ema_for_inference: None,
             host_reads: 0,
+            replica: None,
         })
     }
 
@@ -79,7 +83,28 @@ impl<B: AutodiffBackend> Engine<B> {
             timings: StepTimings::default(),
             ema_for_inference: None,
             host_reads: 0,
+            replica: None,
         })
+    }
+
+    /// Makes this engine one replica of a data-parallel run (see
+    /// [`start_replicas`](crate::start_replicas)): it trains on its share of each batch and
+    /// exchanges gradients, BatchNorm moments and logged values with the other replicas.
+    pub fn set_replica(&mut self, replica: Replica) {
+        self.replica = Some(replica);
+    }
+
+    /// This engine's place among data-parallel replicas, if it has one.
+    pub fn replica(&self) -> Option<&Replica> {
+        self.replica.as_ref()
+    }
+
+    /// The rows of each batch this engine trains on: all of them, or a replica's share.
+    fn shard(&self) -> std::ops::Range<usize> {
+        let batch_size = self.config.data.batch_size;
+        self.replica
+            .as_ref()
+            .map_or(0..batch_size, |replica| replica.shard(batch_size))
     }
 
     /// Everything a checkpoint saves.

@@ -3,6 +3,8 @@
 //! The backend's global RNG cannot be read back, so every random number the loop needs is
 //! drawn here and uploaded; a checkpoint can then store the streams' exact state.
 
+use std::ops::Range;
+
 use burn::tensor::{Tensor, TensorData, backend::Backend};
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -66,8 +68,24 @@ impl NoiseSource {
     /// # Shapes
     /// - output: `[batch, latent_dim]`
     pub fn normal<B: Backend>(&mut self, batch: usize, latent_dim: usize, device: &B::Device) -> Tensor<B, 2> {
+        self.normal_rows(batch, latent_dim, 0..batch, device)
+    }
+
+    /// Rows `rows` of a noise batch `z ~ N(0, I)`: the whole batch is drawn, so the stream
+    /// moves on as for [`NoiseSource::normal`] (a data-parallel replica's share).
+    ///
+    /// # Shapes
+    /// - output: `[rows.len(), latent_dim]`
+    pub fn normal_rows<B: Backend>(
+        &mut self,
+        batch: usize,
+        latent_dim: usize,
+        rows: Range<usize>,
+        device: &B::Device,
+    ) -> Tensor<B, 2> {
         let values = self.normal_values(batch, latent_dim);
-        Tensor::from_data(TensorData::new(values, [batch, latent_dim]), device)
+        let share = values[rows.start * latent_dim..rows.end * latent_dim].to_vec();
+        Tensor::from_data(TensorData::new(share, [rows.len(), latent_dim]), device)
     }
 
     /// One interpolation weight per sample, `ε ~ U[0, 1]`.
@@ -75,8 +93,17 @@ impl NoiseSource {
     /// # Shapes
     /// - output: `[batch, 1, 1, 1]`
     pub fn uniform<B: Backend>(&mut self, batch: usize, device: &B::Device) -> Tensor<B, 4> {
+        self.uniform_rows(batch, 0..batch, device)
+    }
+
+    /// Rows `rows` of a batch of interpolation weights (the whole batch is drawn).
+    ///
+    /// # Shapes
+    /// - output: `[rows.len(), 1, 1, 1]`
+    pub fn uniform_rows<B: Backend>(&mut self, batch: usize, rows: Range<usize>, device: &B::Device) -> Tensor<B, 4> {
         let values: Vec<f32> = (0..batch).map(|_| self.rng.random::<f32>()).collect();
-        Tensor::from_data(TensorData::new(values, [batch, 1, 1, 1]), device)
+        let share = values[rows.clone()].to_vec();
+        Tensor::from_data(TensorData::new(share, [rows.len(), 1, 1, 1]), device)
     }
 }
 

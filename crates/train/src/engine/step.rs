@@ -14,6 +14,7 @@ use super::ema::{blend_generator, detached_copy};
 use super::losses::{PenaltyTerm, critic_loss};
 use super::spectral::on_autodiff;
 use crate::TrainError;
+use crate::distributed::Replica;
 
 /// What one critic step measured, still on the device: one-element tensors, detached from
 /// the autodiff graph. Nothing is read back until [`Engine::train_step`] reads a whole
@@ -74,6 +75,9 @@ impl<B: AutodiffBackend> Engine<B> {
         let n_critic = schedule
             .n_critic_schedule
             .critic_steps(self.state.step, schedule.n_critic);
+        if let Some(replica) = &self.replica {
+            replica.announce_step()?;
+        }
         let mut sums: Option<CriticStepValues<B::InnerBackend>> = None;
         for _ in 0..n_critic {
             let values = self.critic_step()?;
@@ -89,7 +93,15 @@ impl<B: AutodiffBackend> Engine<B> {
             parts.extend([sums.loss, sums.wasserstein_estimate]);
             parts.extend(sums.gradient_penalty);
         }
-        let values = self.read_to_host(Tensor::cat(parts, 0));
+        let mut values = Tensor::cat(parts, 0);
+        if let Some(replica) = &self.replica {
+            // Each replica's losses are means over its share: their mean is the batch's.
+            values = replica.mean(values)?;
+            if replica.batch_norm_per_replica() {
+                replica.mean_running_statistics(&mut self.state.generator, &mut self.state.critic)?;
+            }
+        }
+        let values = self.read_to_host(values);
         let value = |index: usize| values.get(index).copied().unwrap_or(f64::NAN);
         let mean = |index: usize| value(index) / f64::from(n_critic);
         let generator_loss = value(0);
@@ -121,21 +133,31 @@ impl<B: AutodiffBackend> Engine<B> {
     /// the critic's parameters are clamped afterwards.
     pub fn critic_step(&mut self) -> Result<CriticStepValues<B::InnerBackend>, TrainError> {
         let started = Instant::now();
+        let _synchronised = self.replica.as_ref().and_then(Replica::synchronise_batch_norm);
         let batch_size = self.config.data.batch_size;
+        let shard = self.shard();
         let state = &mut self.state;
         let real = if self.config.data.horizontal_flip {
             let (indices, flips) = state.batches.next_batch_with_flips();
-            self.data.batch::<B>(&indices, Some(&flips), &self.device)
+            self.data
+                .batch::<B>(&indices[shard.clone()], Some(&flips[shard.clone()]), &self.device)
         } else {
-            self.data.batch::<B>(&state.batches.next_batch(), None, &self.device)
+            self.data
+                .batch::<B>(&state.batches.next_batch()[shard.clone()], None, &self.device)
         };
-        let noise = state
-            .training_noise
-            .normal::<B>(batch_size, self.config.model.latent_dim, &self.device);
-        let penalty =
-            self.config.lipschitz.penalty().map(|penalty| {
-                PenaltyTerm::new(penalty, || state.interpolation.uniform::<B>(batch_size, &self.device))
-            });
+        let noise = state.training_noise.normal_rows::<B>(
+            batch_size,
+            self.config.model.latent_dim,
+            shard.clone(),
+            &self.device,
+        );
+        let penalty = self.config.lipschitz.penalty().map(|penalty| {
+            PenaltyTerm::new(penalty, || {
+                state
+                    .interpolation
+                    .uniform_rows::<B>(batch_size, shard.clone(), &self.device)
+            })
+        });
         let data_ready = Instant::now();
         self.timings.data += data_ready - started;
         // The fake batch trains the critic only: generated with the generator's parameters
@@ -160,7 +182,11 @@ impl<B: AutodiffBackend> Engine<B> {
             wasserstein_estimate: loss.wasserstein.inner(),
             gradient_penalty: loss.gradient_penalty.map(|penalty| penalty.inner()),
         };
-        let grads = GradientsParams::from_grads(loss.total.backward(), &state.critic);
+        let mut grads = GradientsParams::from_grads(loss.total.backward(), &state.critic);
+        if let Some(replica) = &self.replica {
+            grads = replica.mean_gradients(&state.critic, grads)?;
+            replica.check_exchanges()?;
+        }
         let [learning_rate, _] = self
             .config
             .optimizer
@@ -177,11 +203,15 @@ impl<B: AutodiffBackend> Engine<B> {
     /// if kept, follows it. Returns the loss, shape `[1]`, on the device.
     pub fn generator_step(&mut self) -> Result<Tensor<B::InnerBackend, 1>, TrainError> {
         let started = Instant::now();
+        let _synchronised = self.replica.as_ref().and_then(Replica::synchronise_batch_norm);
+        let shard = self.shard();
         let state = &mut self.state;
-        let noise =
-            state
-                .training_noise
-                .normal::<B>(self.config.data.batch_size, self.config.model.latent_dim, &self.device);
+        let noise = state.training_noise.normal_rows::<B>(
+            self.config.data.batch_size,
+            self.config.model.latent_dim,
+            shard,
+            &self.device,
+        );
         let data_ready = Instant::now();
         self.timings.data += data_ready - started;
         let fake = state.generator.forward(noise);
@@ -195,7 +225,11 @@ impl<B: AutodiffBackend> Engine<B> {
         };
         let loss = critic.try_forward(fake)?.mean().neg();
         let value = loss.clone().inner();
-        let grads = GradientsParams::from_grads(loss.backward(), &state.generator);
+        let mut grads = GradientsParams::from_grads(loss.backward(), &state.generator);
+        if let Some(replica) = &self.replica {
+            grads = replica.mean_gradients(&state.generator, grads)?;
+            replica.check_exchanges()?;
+        }
         let [_, learning_rate] = self
             .config
             .optimizer

@@ -9,7 +9,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use wgan_data::{ImageSet, Pixels};
 use wgan_model::Variant;
-use wgan_train::{Engine, Run, RunConfig, RunDir, Silent};
+use wgan_train::{Engine, OptimizerConfig, Run, RunConfig, RunDir, Silent};
 
 /// The `variant` preset shrunk for 16×16 images: DIM `dim`, z of length `latent_dim`, one
 /// stage each way (generator widths [2, 1], critic [1, 2]), batches of `batch_size`, quality
@@ -25,6 +25,48 @@ pub fn small_config(variant: Variant, seed: u64, dim: usize, latent_dim: usize, 
     config.data.batch_size = batch_size;
     config.schedule.eval_interval = 0;
     config
+}
+
+/// Both optimizers at learning rate 0.01 with an epsilon well above rounding (1 for Adam,
+/// 1e-3 for RMSprop): under the seed's tiny epsilon they move a weight by about the learning
+/// rate whatever its gradient, so a gradient that is rounding noise (a bias feeding a
+/// BatchNorm has exact gradient zero) would move it by ±lr in two runs that agree.
+pub fn with_visible_updates(mut config: RunConfig) -> RunConfig {
+    for optimizer in [&mut config.optimizer.critic, &mut config.optimizer.generator] {
+        *optimizer = match *optimizer {
+            OptimizerConfig::Adam { beta1, beta2, .. } => OptimizerConfig::Adam {
+                learning_rate: 0.01,
+                beta1,
+                beta2,
+                epsilon: 1.0,
+            },
+            OptimizerConfig::RmsProp { alpha, .. } => OptimizerConfig::RmsProp {
+                learning_rate: 0.01,
+                alpha,
+                epsilon: 1e-3,
+            },
+        };
+    }
+    config
+}
+
+/// Whether the tensor named `name` is the bias of a layer that a BatchNorm follows
+/// (`blocks.N.conv` before `blocks.N.norm`, `project` before `project_norm`). BatchNorm
+/// subtracts the batch mean, so such a bias changes nothing and its gradient is zero in exact
+/// arithmetic: what the optimizer makes of its rounding noise differs between backends or
+/// between runs that sum in another order.
+pub fn bias_before_batch_norm(name: &str, names: &[String]) -> bool {
+    let Some(layer) = name.strip_suffix(".bias") else {
+        return false;
+    };
+    let norms = [
+        layer.strip_suffix(".conv").map(|block| format!("{block}.norm")),
+        Some(format!("{layer}_norm")),
+    ];
+    norms
+        .into_iter()
+        .flatten()
+        .any(|norm| names.iter().any(|other| other.starts_with(&format!("{norm}."))))
 }
 
 /// 64 distinct 16×16 images with pixels in [−1, 1].
