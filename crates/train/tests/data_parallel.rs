@@ -9,7 +9,9 @@ use std::sync::Mutex;
 
 use burn::backend::{Autodiff, Flex};
 use burn::tensor::TensorData;
-use common::{bias_before_batch_norm, distinct_images, named_tensors, small_config, with_visible_updates};
+use common::{
+    bias_before_batch_norm, distinct_images, metric_pairs, named_tensors, small_config, with_visible_updates,
+};
 use wgan_model::Variant;
 use wgan_train::{Engine, RunConfig, TrainStepMetrics, start_replicas};
 
@@ -64,16 +66,7 @@ fn two_replicas_match_one(variant: Variant) {
     let (two_metrics, two) = train(&config, 2);
 
     for (step, (a, b)) in one_metrics.iter().zip(&two_metrics).enumerate() {
-        for (what, x, y) in [
-            ("critic loss", a.critic_loss, b.critic_loss),
-            ("generator loss", a.generator_loss, b.generator_loss),
-            ("wasserstein", a.wasserstein_estimate, b.wasserstein_estimate),
-            (
-                "gradient penalty",
-                a.gradient_penalty.unwrap_or(0.0),
-                b.gradient_penalty.unwrap_or(0.0),
-            ),
-        ] {
+        for (what, x, y) in metric_pairs(a, b) {
             assert!(
                 (x - y).abs() <= 1e-5 * (1.0 + x.abs()),
                 "step {step} {what}: {x} vs {y}"

@@ -23,7 +23,7 @@ use burn::backend::{Autodiff, Flex, Wgpu};
 use burn::tensor::Tensor;
 use burn::tensor::TensorData;
 use burn::tensor::backend::AutodiffBackend;
-use common::{bias_before_batch_norm, distinct_images, named_tensors};
+use common::{bias_before_batch_norm, distinct_images, metric_pairs, named_tensors};
 use std::sync::{Mutex, MutexGuard};
 use wgan_model::Variant;
 use wgan_ops::upsample_bilinear_2x;
@@ -148,17 +148,7 @@ fn wgpu_training_steps_agree_with_the_cpu_backend() {
         let cpu = train::<Autodiff<Flex>>(variant, Default::default());
         let gpu = train::<Autodiff<Wgpu>>(variant, WgpuDevice::DefaultDevice);
         for (a, b) in cpu.metrics.iter().zip(&gpu.metrics) {
-            let pairs = [
-                ("critic_loss", a.critic_loss, b.critic_loss),
-                ("generator_loss", a.generator_loss, b.generator_loss),
-                ("wasserstein_estimate", a.wasserstein_estimate, b.wasserstein_estimate),
-                (
-                    "gradient_penalty",
-                    a.gradient_penalty.unwrap_or(0.0),
-                    b.gradient_penalty.unwrap_or(0.0),
-                ),
-            ];
-            for (name, x, y) in pairs {
+            for (name, x, y) in metric_pairs(a, b) {
                 let relative = (x - y).abs() / x.abs().max(1.0);
                 eprintln!(
                     "{variant:?} step {}: {name} cpu {x:.7} wgpu {y:.7} (relative difference {relative:.1e})",

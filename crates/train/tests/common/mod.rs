@@ -9,7 +9,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{Tensor, TensorData};
 use wgan_data::{ImageSet, Pixels};
 use wgan_model::Variant;
-use wgan_train::{Engine, OptimizerConfig, Run, RunConfig, RunDir, Silent};
+use wgan_train::{Engine, OptimizerConfig, Run, RunConfig, RunDir, Silent, TrainStepMetrics};
 
 /// The `variant` preset shrunk for 16×16 images: DIM `dim`, z of length `latent_dim`, one
 /// stage each way (generator widths [2, 1], critic [1, 2]), batches of `batch_size`, quality
@@ -67,6 +67,21 @@ pub fn bias_before_batch_norm(name: &str, names: &[String]) -> bool {
         .into_iter()
         .flatten()
         .any(|norm| names.iter().any(|other| other.starts_with(&format!("{norm}."))))
+}
+
+/// Each logged value of two runs' same step, by name: `(name, a's, b's)`; a missing penalty
+/// counts as 0.
+pub fn metric_pairs(a: &TrainStepMetrics, b: &TrainStepMetrics) -> [(&'static str, f64, f64); 4] {
+    [
+        ("critic_loss", a.critic_loss, b.critic_loss),
+        ("generator_loss", a.generator_loss, b.generator_loss),
+        ("wasserstein_estimate", a.wasserstein_estimate, b.wasserstein_estimate),
+        (
+            "gradient_penalty",
+            a.gradient_penalty.unwrap_or(0.0),
+            b.gradient_penalty.unwrap_or(0.0),
+        ),
+    ]
 }
 
 /// 64 distinct 16×16 images with pixels in [−1, 1].
