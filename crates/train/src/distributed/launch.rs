@@ -11,8 +11,9 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
-use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel, sync_channel};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use burn::tensor::backend::AutodiffBackend;
 use burn_collective::{CollectiveConfig, PeerId, register, reset_collective};
@@ -108,8 +109,27 @@ where
     }
     let (handle, name) = devices[0].clone();
     let mut replica = Replica::new::<B::InnerBackend>(0, replicas, name, handle.clone(), sync_batch_norm);
-    register::<B::InnerBackend>(PeerId::from(0usize), handle, collective_config(replicas))
-        .map_err(|error| replica.error(format!("cannot join the other replicas: {error:?}")))?;
+    // Registration completes when every replica has registered: wait for it on another
+    // thread, so that a follower that fails first is reported instead of waited for.
+    let (registered_in, registered) = channel();
+    std::thread::spawn(move || {
+        let result = register::<B::InnerBackend>(PeerId::from(0usize), handle, collective_config(replicas));
+        let _ = registered_in.send(result);
+    });
+    loop {
+        match registered.recv_timeout(Duration::from_millis(20)) {
+            Ok(result) => {
+                result.map_err(|error| replica.error(format!("cannot join the other replicas: {error:?}")))?;
+                break;
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                if let Ok(message) = failures.try_recv() {
+                    return Err(replica.error(format!("a replica failed before all had joined: {message}")));
+                }
+            }
+            Err(RecvTimeoutError::Disconnected) => return Err(replica.error("registration ended without a result")),
+        }
+    }
     replica.followers = signals;
     leader.set_replica(replica);
     Ok(Replicas {
