@@ -1,6 +1,7 @@
 //! Training-mode BatchNorm on host slices, with its own backward pass: forward, two passes
 //! for the statistics and one to normalize; backward, one pass for the sums and one for the
-//! input gradient. Per-channel sums are in f64.
+//! input gradient. Per-channel sums are in f64; with a [`MomentReducer`] (synchronised
+//! BatchNorm) they are summed across data-parallel replicas before they are used.
 //!
 //! Registered with burn's autodiff as a custom operation on `Autodiff<Flex>` with the input,
 //! `γ` and `β` as parents.
