@@ -46,6 +46,18 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     let root = run_dir.root().to_path_buf();
     let device_names: Vec<String> = devices.iter().map(ToString::to_string).collect();
     let outcome = with_backend_devices!(&devices, |B, handles| {
+        // Refused before the run directory is made.
+        if handles.len() > 1
+            && config.distributed.sync_batch_norm
+            && !wgan_ops::synchronised_batch_norm_supported::<B>()
+        {
+            return Err(UserError(
+                "distributed.sync_batch_norm: synchronised BatchNorm runs on the CPU backend only; set it to \
+                 false (--set distributed.sync_batch_norm=false) for per-replica statistics on these devices"
+                    .into(),
+            )
+            .into());
+        }
         let handle = handles
             .first()
             .cloned()
