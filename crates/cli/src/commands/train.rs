@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use wgan_data::ImageSet;
 use wgan_eval::ClassifierSource;
-use wgan_train::{Run, RunConfig, RunDir, RunOutcome, start_replicas};
+use wgan_train::{Run, RunConfig, RunDir, RunOutcome, check_replicas, start_replicas};
 
 use crate::UserError;
 use crate::args::TrainArgs;
@@ -47,17 +47,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
     let device_names: Vec<String> = devices.iter().map(ToString::to_string).collect();
     let outcome = with_backend_devices!(&devices, |B, handles| {
         // Refused before the run directory is made.
-        if handles.len() > 1
-            && config.distributed.sync_batch_norm
-            && !wgan_ops::synchronised_batch_norm_supported::<B>()
-        {
-            return Err(UserError(
-                "distributed.sync_batch_norm: synchronised BatchNorm runs on the CPU backend only; set it to \
-                 false (--set distributed.sync_batch_norm=false) for per-replica statistics on these devices"
-                    .into(),
-            )
-            .into());
-        }
+        check_replicas::<B>(&config, handles.len())?;
         let handle = handles
             .first()
             .cloned()

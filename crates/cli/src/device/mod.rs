@@ -119,16 +119,15 @@ pub fn select_replicas(requests: &[DeviceRequest]) -> anyhow::Result<Vec<Compute
         let (device, _) = resolve(*request).map_err(|reason| UserError(format!("--devices {request}: {reason}")))?;
         devices.push(device);
     }
+    let names: Vec<String> = devices.iter().map(ToString::to_string).collect();
     let kind = |device: &ComputeDevice| std::mem::discriminant(device);
     if devices.iter().any(|device| kind(device) != kind(&devices[0])) {
-        let names: Vec<String> = devices.iter().map(ToString::to_string).collect();
         return Err(UserError(format!(
             "--devices: every replica must be on the same backend, got {}",
             names.join(", ")
         ))
         .into());
     }
-    let names: Vec<String> = devices.iter().map(ToString::to_string).collect();
     eprintln!("devices: {} (one replica each)", names.join(", "));
     Ok(devices)
 }

@@ -69,25 +69,9 @@ where
     B::Device: Send,
 {
     let config = leader.config().clone();
+    check_replicas::<B>(&config, devices.len())?;
     let replicas = config.distributed.replicas;
-    if devices.len() != replicas {
-        return Err(TrainError::Distributed {
-            field: "distributed.replicas".into(),
-            reason: format!(
-                "the run has {replicas} replicas, but {} devices were given; give one device per replica",
-                devices.len()
-            ),
-        });
-    }
     let sync_batch_norm = config.distributed.sync_batch_norm;
-    if sync_batch_norm && !wgan_ops::synchronised_batch_norm_supported::<B>() {
-        return Err(TrainError::Distributed {
-            field: "distributed.sync_batch_norm".into(),
-            reason: "synchronised BatchNorm runs on the CPU backend only; set it to false for \
-                     per-replica statistics on this device"
-                .into(),
-        });
-    }
     let followers: Vec<Engine<B>> = devices[1..]
         .iter()
         .map(|(handle, _)| follower_engine(&config, leader.data(), handle, checkpoint))
@@ -99,9 +83,9 @@ where
     for (index, engine) in followers.into_iter().enumerate() {
         let rank = index + 1;
         let (handle, name) = devices[rank].clone();
-        let replica = Replica::new::<B::InnerBackend>(rank, replicas, name, handle.clone(), sync_batch_norm);
+        let replica = Replica::new::<B::InnerBackend>(rank, replicas, name.clone(), handle.clone(), sync_batch_norm);
         let (signal, steps) = sync_channel(1);
-        signals.push(signal);
+        signals.push((signal, name));
         let failures_in = failures_in.clone();
         threads.push(std::thread::spawn(move || {
             follow(engine, replica, handle, steps, failures_in)
@@ -136,6 +120,30 @@ where
         threads: FollowerThreads(threads),
         failures,
     })
+}
+
+/// Whether `config` can train on `devices` devices of backend `B`: one device per replica,
+/// and synchronised BatchNorm only where the backend has it (the CPU). Callers can ask this
+/// before they create anything; [`start_replicas`] asks it too.
+pub fn check_replicas<B: AutodiffBackend>(config: &RunConfig, devices: usize) -> Result<(), TrainError> {
+    let replicas = config.distributed.replicas;
+    if devices != replicas {
+        return Err(TrainError::Distributed {
+            field: "distributed.replicas".into(),
+            reason: format!(
+                "the run has {replicas} replicas, but {devices} devices were given; give one device per replica"
+            ),
+        });
+    }
+    if replicas > 1 && config.distributed.sync_batch_norm && !wgan_ops::synchronised_batch_norm_supported::<B>() {
+        return Err(TrainError::Distributed {
+            field: "distributed.sync_batch_norm".into(),
+            reason: "synchronised BatchNorm runs on the CPU backend only; set it to false \
+                     (--set distributed.sync_batch_norm=false) for per-replica statistics on these devices"
+                .into(),
+        });
+    }
+    Ok(())
 }
 
 fn collective_config(replicas: usize) -> CollectiveConfig {

@@ -28,7 +28,7 @@ use wgan_ops::{MomentReducer, SynchronisedBatchNorm, synchronise_batch_norm};
 
 use crate::TrainError;
 
-pub use launch::{FollowerThreads, Replicas, start_replicas};
+pub use launch::{FollowerThreads, Replicas, check_replicas, start_replicas};
 
 /// One replica's place in a data-parallel run.
 #[derive(Debug)]
@@ -41,8 +41,8 @@ pub struct Replica {
     batch_norm: Option<MomentReducer>,
     /// The first failure of an exchange made inside a kernel, which cannot return errors.
     failure: Arc<Mutex<Option<String>>>,
-    /// The leader's signal to each follower to take one step.
-    followers: Vec<SyncSender<()>>,
+    /// The leader's signal to each follower to take one step, with the follower's device.
+    followers: Vec<(SyncSender<()>, String)>,
     /// Bytes this replica has passed to all-reduces.
     exchanged: Arc<AtomicU64>,
 }
@@ -103,10 +103,10 @@ impl Replica {
 
     /// The leader: tells every follower to take the next step. Fails if one has stopped.
     pub(crate) fn announce_step(&self) -> Result<(), TrainError> {
-        for (index, follower) in self.followers.iter().enumerate() {
+        for (index, (follower, device)) in self.followers.iter().enumerate() {
             follower.send(()).map_err(|_| TrainError::Replica {
                 rank: index + 1,
-                device: String::new(),
+                device: device.clone(),
                 reason: "stopped; the others cannot go on without it".into(),
             })?;
         }

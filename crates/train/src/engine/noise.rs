@@ -83,9 +83,10 @@ impl NoiseSource {
         rows: Range<usize>,
         device: &B::Device,
     ) -> Tensor<B, 2> {
-        let values = self.normal_values(batch, latent_dim);
-        let share = values[rows.start * latent_dim..rows.end * latent_dim].to_vec();
-        Tensor::from_data(TensorData::new(share, [rows.len(), latent_dim]), device)
+        let mut values = self.normal_values(batch, latent_dim);
+        values.truncate(rows.end * latent_dim);
+        values.drain(..rows.start * latent_dim);
+        Tensor::from_data(TensorData::new(values, [rows.len(), latent_dim]), device)
     }
 
     /// One interpolation weight per sample, `ε ~ U[0, 1]`.
@@ -101,9 +102,10 @@ impl NoiseSource {
     /// # Shapes
     /// - output: `[rows.len(), 1, 1, 1]`
     pub fn uniform_rows<B: Backend>(&mut self, batch: usize, rows: Range<usize>, device: &B::Device) -> Tensor<B, 4> {
-        let values: Vec<f32> = (0..batch).map(|_| self.rng.random::<f32>()).collect();
-        let share = values[rows.clone()].to_vec();
-        Tensor::from_data(TensorData::new(share, [rows.len(), 1, 1, 1]), device)
+        let mut values: Vec<f32> = (0..batch).map(|_| self.rng.random::<f32>()).collect();
+        values.truncate(rows.end);
+        values.drain(..rows.start);
+        Tensor::from_data(TensorData::new(values, [rows.len(), 1, 1, 1]), device)
     }
 }
 
