@@ -14,7 +14,9 @@
 #   4. `wgan bench --peak` of both variants at DIM 64 and 128, on CUDA and on wgpu;
 #   5. the PyTorch peer on CUDA alternating with `wgan bench` (scripts/peer/compare.py);
 #   6. a real-data WGAN-GP run at DIM 128 on CUDA: a checkpoint, SIGKILL, `--resume`, and a
-#      check that metrics.jsonl then holds every step once.
+#      check that metrics.jsonl then holds every step once;
+#   7. data-parallel WGAN-GP at the largest DIM on two CUDA devices against one (skipped on a
+#      machine with one GPU): steps/s of each, BatchNorm per replica.
 # It prints one Markdown table and writes OUT_DIR/results.json (with every part's raw JSON
 # beside it). The whole check aims at under 8 minutes (GPU_CHECK_BUDGET_S, default 420 s:
 # parts that would start after it are skipped).
@@ -45,6 +47,7 @@ peer_rounds=${GPU_CHECK_PEER_ROUNDS:-3}
 peer_steps=${GPU_CHECK_PEER_STEPS:-20}
 run_dim=${GPU_CHECK_RUN_DIM:-128}
 run_steps=${GPU_CHECK_RUN_STEPS:-300}
+parallel_steps=${GPU_CHECK_PARALLEL_STEPS:-40}
 checkpoint_every=${GPU_CHECK_CHECKPOINT:-100}
 budget_s=${GPU_CHECK_BUDGET_S:-420}
 part_timeout_s=${GPU_CHECK_PART_TIMEOUT_S:-240}
@@ -318,6 +321,41 @@ if in_budget "$part"; then
       record "$part" ok "killed after $killed_at logged steps" "$out/run.json"
     else
       record "$part" failed "metrics.jsonl after the resume" "$out/run.json"
+    fi
+  fi
+fi
+
+# --- 7. Data parallel on two devices ------------------------------------------------------
+part="data parallel wgan-gp DIM $peer_dim: 1 vs 2 devices"
+if in_budget "$part"; then
+  one="$gpu:0"; two="$gpu:0,$gpu:1"
+  [ "$gpu" = cpu ] && one=cpu && two=cpu,cpu
+  reason=$(gpu_skip_reason)
+  if [ -z "$reason" ] && [ "$gpu" != cpu ] && ! grep -qE "^$gpu:1 " "$out/devices.txt"; then
+    reason="one $gpu device; this part needs two"
+  fi
+  if [ -n "$reason" ]; then
+    record "$part" skipped "$reason"
+  else
+    failed=""
+    for devices in "$one" "$two"; do
+      dir="$out/parallel-${devices//[:,]/-}"
+      rm -rf "$dir"
+      timeout "$part_timeout_s" "$wgan" train --config configs/wgan-gp.toml "${data_sets[@]}" "${extra_sets[@]}" \
+        --devices "$devices" --set "model.dim=$peer_dim" --set distributed.sync_batch_norm=false \
+        --set "schedule.steps=$parallel_steps" --set schedule.log_interval=1 --set schedule.eval_interval=0 \
+        --set "schedule.checkpoint_interval=$parallel_steps" --set "schedule.sample_interval=$parallel_steps" \
+        --out "$dir" >"$dir.log" 2>&1
+      rc=$?
+      [ "$rc" = 0 ] || { failed="$devices: $(failure "$rc" "$dir.log")"; break; }
+    done
+    if [ -n "$failed" ]; then
+      record "$part" failed "$failed"
+    elif python3 scripts/gpu_check.py --data-parallel "$out/parallel-${one//[:,]/-}" "$out/parallel-${two//[:,]/-}" \
+      >"$out/parallel.json"; then
+      record "$part" ok "" "$out/parallel.json"
+    else
+      record "$part" failed "no steps/s logged" "$out/parallel.json"
     fi
   fi
 fi

@@ -5,6 +5,8 @@
                                                      exit 1 past TOLERANCE (relative, floor 1)
     gpu_check.py --run RUN STEPS KILLED_AT           a killed and resumed run: every step
                                                      1..STEPS logged once, summary finished
+    gpu_check.py --data-parallel ONE_RUN TWO_RUN     one device against two: median steps/s
+                                                     of each (first 3 steps left out) and losses
     gpu_check.py --report PARTS RESULTS ELAPSED_S    the Markdown table of parts.jsonl, and
                                                      RESULTS (JSON) with every part in it
 """
@@ -59,6 +61,24 @@ def resumed_run(run, steps, killed_at):
     return 0 if once and summary.get("finished") else 1
 
 
+def median_steps_per_s(run):
+    rates = sorted(entry["steps_per_s"] for entry in read_jsonl(f"{run}/metrics.jsonl")[3:] if entry.get("steps_per_s"))
+    return rates[len(rates) // 2] if rates else None
+
+
+def data_parallel(one_run, two_run):
+    one, two = median_steps_per_s(one_run), median_steps_per_s(two_run)
+    last = [read_jsonl(f"{run}/metrics.jsonl")[-1] for run in (one_run, two_run)]
+    result = {
+        "one_device_steps_per_s": one,
+        "two_devices_steps_per_s": two,
+        "speedup": two / one if one and two else None,
+        "last_losses": [{name: entry.get(name) for name in LOSSES} for entry in last],
+    }
+    print(json.dumps(result, indent=1))
+    return 0 if result["speedup"] else 1
+
+
 def numbers(entry):
     """The headline of one part's result, for the table."""
     result = entry.get("result") or {}
@@ -75,6 +95,9 @@ def numbers(entry):
     if part.startswith("peer") and "ratio" in result:
         return (f"wgan {result['wgan_median_step_s']:.4f} s/step, PyTorch {result['pytorch_median_step_s']:.4f}: "
                 f"time ratio {result['ratio']:.2f}, wgan {1 / result['ratio']:.2f}× PyTorch's steps/s")
+    if part.startswith("data parallel") and result.get("speedup"):
+        return (f"1 device {result['one_device_steps_per_s']:.2f} steps/s, 2 devices "
+                f"{result['two_devices_steps_per_s']:.2f}: {result['speedup']:.2f}×")
     if part.startswith("run") and "mean_steps_per_s" in result:
         budget = result.get("seed_budget_5000_steps_s")
         return (f"{result['mean_steps_per_s']:.1f} steps/s; 5000 steps ≈ {budget:.0f} s; "
@@ -102,6 +125,8 @@ def main(argv):
         return resumed_run(argv[1], int(argv[2]), int(argv[3]))
     if len(argv) == 4 and argv[0] == "--report":
         return report(argv[1], argv[2], argv[3])
+    if len(argv) == 3 and argv[0] == "--data-parallel":
+        return data_parallel(argv[1], argv[2])
     if len(argv) == 3:
         return agreement(argv[0], argv[1], float(argv[2]))
     print(__doc__, file=sys.stderr)

@@ -332,6 +332,9 @@ pub struct TrainArgs {
     /// Seed of every random stream (overrides seed).
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// Several processes training together, on one machine or several.
+    #[command(flatten)]
+    pub nodes: crate::nodes::NodeArgs,
 }
 
 /// `wgan plot`.

@@ -10,6 +10,7 @@ mod args;
 mod commands;
 mod dataset;
 mod device;
+mod nodes;
 mod progress;
 mod settings;
 

@@ -35,6 +35,9 @@ pub fn run_directory(out: Option<&Path>, config: &Path) -> PathBuf {
 /// checked against a resumed run's), else `--device` for a run of one replica.
 fn replica_devices(config: &mut RunConfig, args: &TrainArgs) -> Result<Vec<DeviceRequest>, UserError> {
     let replicas = config.distributed.replicas;
+    if args.nodes.spec().is_some() {
+        return node_device(config, args);
+    }
     if args.devices.is_empty() {
         return match replicas {
             1 => Ok(vec![args.device.request]),
@@ -57,6 +60,28 @@ fn replica_devices(config: &mut RunConfig, args: &TrainArgs) -> Result<Vec<Devic
     Ok(args.devices.clone())
 }
 
+/// The device of one node of a multi-node run (`--nodes`, setting the replica count of a
+/// new run, and checked against a resumed run's).
+fn node_device(config: &mut RunConfig, args: &TrainArgs) -> Result<Vec<DeviceRequest>, UserError> {
+    let nodes = args.nodes.nodes;
+    let replicas = config.distributed.replicas;
+    if args.devices.len() > 1 {
+        return Err(UserError(format!(
+            "--nodes runs one replica per process: give each node one device with --device, not \
+             --devices {}; start one process per device, each with its own --node-rank",
+            args.devices.len()
+        )));
+    }
+    if args.resume.is_some() && nodes != replicas {
+        return Err(UserError(format!(
+            "--nodes {nodes}, but the run was trained with {replicas} replicas (distributed.replicas); \
+             resume it with --nodes {replicas}: a run is a function of its replica count"
+        )));
+    }
+    config.distributed.replicas = nodes;
+    Ok(vec![args.devices.first().copied().unwrap_or(args.device.request)])
+}
+
 /// `wgan train`, resolved: what to train, where, and whether it continues a run.
 #[derive(Debug)]
 pub struct TrainSettings {
@@ -68,6 +93,8 @@ pub struct TrainSettings {
     pub resume: bool,
     /// Where to compute: one device, or one per data-parallel replica.
     pub devices: Vec<DeviceRequest>,
+    /// This process's place in a multi-node run, if it is one.
+    pub node: Option<wgan_train::NodeSpec>,
 }
 
 impl TrainSettings {
@@ -98,11 +125,16 @@ impl TrainSettings {
         }
         let devices = replica_devices(&mut config, args)?;
         config.validate().context("command-line settings")?;
+        let node = args.nodes.spec();
+        if let Some(node) = &node {
+            node.validate()?;
+        }
         Ok(Self {
             config,
             run_dir,
             resume: args.resume.is_some(),
             devices,
+            node,
         })
     }
 }

@@ -33,7 +33,10 @@ pub use config::{
     LearningRateSchedule, LipschitzConstraint, LoggingConfig, NormPenalty, OptimizersConfig, Penalty, RunConfig,
     SamplePoint, ScheduleConfig, WGAN_PAPER_CRITIC_STEPS, WGAN_PAPER_PERIOD, WGAN_PAPER_WARM_UP, WganDiv, ZeroCentered,
 };
-pub use distributed::{FollowerThreads, Replica, Replicas, check_replicas, start_replicas};
+pub use distributed::{
+    Admission, Fingerprint, FollowerThreads, NodeSession, NodeSpec, Replica, Replicas, admit, check_replicas,
+    fingerprint, join_nodes, node_engine, start_replicas,
+};
 pub use engine::{
     CriticLoss, CriticStepValues, Engine, EngineState, NoiseSource, PenaltyTerm, StepTimings, Stream, TrainStepMetrics,
     blend_generator, clip_parameters, critic_loss, data_order_seed, detached_copy, gradient_penalty, penalty_points,

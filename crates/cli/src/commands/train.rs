@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use wgan_data::ImageSet;
 use wgan_eval::ClassifierSource;
-use wgan_train::{Run, RunConfig, RunDir, RunOutcome, check_replicas, start_replicas};
+use wgan_train::{
+    Fingerprint, FollowerThreads, NodeSession, Run, RunConfig, RunDir, RunOutcome, check_replicas, fingerprint,
+    join_nodes, start_replicas,
+};
 
 use crate::UserError;
 use crate::args::TrainArgs;
@@ -22,32 +25,28 @@ pub const INTERRUPTED: u8 = 130;
 /// Trains as configured (or resumes) and writes the run directory. Returns the exit code:
 /// 0, or [`INTERRUPTED`] after Ctrl-C.
 pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
+    let settings = TrainSettings::resolve(args)?;
+    if let Some(node) = settings.node.clone().filter(|node| node.rank > 0) {
+        return crate::nodes::train_as_node(settings, &node);
+    }
     let TrainSettings {
         config,
         run_dir,
         resume,
         devices,
-    } = TrainSettings::resolve(args)?;
+        node,
+    } = settings;
     let devices = device::select_replicas(&devices)?;
     let loaded = load_training_data(&config)?;
     let data = loaded.images;
     let data_report = loaded.report;
-    // Ctrl-C asks the loop to finish its step and checkpoint; a second Ctrl-C kills at once.
     let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&interrupted);
-    ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(i32::from(INTERRUPTED));
-        }
-        eprintln!("\ninterrupted: finishing this step and writing a checkpoint (Ctrl-C again to quit now)");
-    })
-    .context("installing the Ctrl-C handler")?;
-    let mut progress = Progress::new(config.schedule.log_interval, interrupted);
+    let mut progress = Progress::new(config.schedule.log_interval, Arc::clone(&interrupted));
     let root = run_dir.root().to_path_buf();
     let device_names: Vec<String> = devices.iter().map(ToString::to_string).collect();
     let outcome = with_backend_devices!(&devices, |B, handles| {
         // Refused before the run directory is made.
-        check_replicas::<B>(&config, handles.len())?;
+        check_replicas::<B>(&config, node.as_ref().map_or(handles.len(), |node| node.nodes))?;
         let handle = handles
             .first()
             .cloned()
@@ -64,22 +63,52 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
                 .0,
             ),
         };
+        // A new run's nodes agree before its directory is made; a resumed run's, once node 0
+        // has found the checkpoint to start from.
+        let print = node.as_ref().map(|_| fingerprint(&config, &data, 0));
+        let early = match (&node, &print) {
+            (Some(node), Some(print)) if !resume => Some(crate::nodes::admit_node(node, print.clone(), &config)?),
+            _ => None,
+        };
+        let settings = config.clone();
         let (mut run, checkpoint) = start::<B>(resume, config, data, run_dir, handle)?;
+        let admission = match (&node, print, early) {
+            (_, _, Some(admission)) => Some(admission),
+            (Some(node), Some(print), None) => {
+                let print = Fingerprint {
+                    start_step: run.step(),
+                    ..print
+                };
+                Some(crate::nodes::admit_node(node, print, &settings)?)
+            }
+            _ => None,
+        };
         run.set_device(device_names.join(", "));
         write_data_report(&root, &data_report);
         if let Some(meter) = meter {
             run.set_quality_probe(Box::new(meter));
         }
-        let replicas = match handles.len() {
-            1 => None,
-            _ => {
+        let parallel = match (admission, handles.len()) {
+            (Some(admission), _) => {
+                let device = handles
+                    .first()
+                    .cloned()
+                    .ok_or_else(|| UserError("--device: no device given".into()))?;
+                let session = join_nodes(run.engine_mut(), admission, device, device_names.join(", "))?;
+                crate::nodes::restore_termination();
+                describe_replicas(run.engine().config());
+                Parallel::Nodes(session)
+            }
+            (None, 1) => Parallel::Alone,
+            (None, _) => {
                 let named: Vec<_> = handles.into_iter().zip(device_names.iter().cloned()).collect();
                 let replicas = start_replicas(run.engine_mut(), &named, checkpoint.as_deref())?;
                 describe_replicas(run.engine().config());
                 watch(replicas.failures, root.clone());
-                Some(replicas.threads)
+                Parallel::Threads(replicas.threads)
             }
         };
+        handle_interrupts(interrupted)?;
         let first_step = run.step();
         let outcome = run.run(&mut progress);
         if let Some(replica) = run.engine().replica() {
@@ -92,8 +121,16 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
         // The followers finish when the leader's engine is gone. After a failure they may
         // be waiting in an exchange the leader never joined: the process exits without them.
         drop(run);
-        if let (Some(threads), Ok(_)) = (replicas, &outcome) {
-            threads.join()?;
+        match (parallel, &outcome) {
+            (Parallel::Threads(threads), Ok(_)) => threads.join()?,
+            // After Ctrl-C the other nodes are in the next step: they stop when this
+            // process ends, and say so.
+            (Parallel::Nodes(session), Ok(RunOutcome::Finished)) => {
+                if let Err(error) = session.leave() {
+                    eprintln!("warning: the run is complete, but the nodes did not part cleanly: {error}");
+                }
+            }
+            _ => {}
         }
         outcome?
     });
@@ -107,6 +144,29 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
             Ok(INTERRUPTED)
         }
     }
+}
+
+/// How the run's replicas, if several, are started.
+enum Parallel {
+    /// One replica.
+    Alone,
+    /// Followers on threads of this process.
+    Threads(FollowerThreads),
+    /// Other processes.
+    Nodes(NodeSession),
+}
+
+/// Ctrl-C asks the loop to finish its step and checkpoint; a second Ctrl-C kills at once.
+/// Installed last, over any handler a library set up meanwhile (burn-collective's
+/// orchestrator, on node 0).
+fn handle_interrupts(interrupted: Arc<AtomicBool>) -> anyhow::Result<()> {
+    ctrlc::set_handler(move || {
+        if interrupted.swap(true, Ordering::SeqCst) {
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+        eprintln!("\ninterrupted: finishing this step and writing a checkpoint (Ctrl-C again to quit now)");
+    })
+    .context("installing the Ctrl-C handler")
 }
 
 /// Says how the batch is shared between data-parallel replicas.

@@ -6,7 +6,7 @@ use crate::ConfigError;
 
 /// `[distributed]`: how many replicas share each batch, and how their BatchNorm layers see
 /// it. Absent: one replica. A run's result is a function of its config, replicas included.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DistributedConfig {
     /// Replicas, one per device; each trains on `data.batch_size / replicas` samples of every
@@ -18,6 +18,14 @@ pub struct DistributedConfig {
     /// replica's share. Without it each replica normalises its share with its own statistics,
     /// and the running averages are averaged across replicas after every generator step.
     pub sync_batch_norm: bool,
+    /// Seconds the nodes of a multi-node run (`wgan train --nodes`) wait for each other to
+    /// join before they give up, naming what is missing.
+    pub join_timeout_s: f64,
+    /// Seconds any one exchange between nodes may take before the run stops. A node whose
+    /// process ends is noticed at once (its connection closes); this bounds the rest, such
+    /// as a machine that vanished from the network. It must cover the longest pause of one
+    /// node, such as node 0's quality measurements, which the others wait out.
+    pub timeout_s: f64,
 }
 
 impl Default for DistributedConfig {
@@ -25,6 +33,8 @@ impl Default for DistributedConfig {
         Self {
             replicas: 1,
             sync_batch_norm: true,
+            join_timeout_s: 300.0,
+            timeout_s: 1800.0,
         }
     }
 }
@@ -40,6 +50,14 @@ impl DistributedConfig {
                     self.replicas
                 ),
             });
+        }
+        for (field, value) in [("join_timeout_s", self.join_timeout_s), ("timeout_s", self.timeout_s)] {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(ConfigError::Range {
+                    field: format!("distributed.{field}"),
+                    reason: format!("must be a positive number of seconds, got {value}"),
+                });
+            }
         }
         Ok(())
     }

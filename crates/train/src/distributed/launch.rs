@@ -83,7 +83,8 @@ where
     for (index, engine) in followers.into_iter().enumerate() {
         let rank = index + 1;
         let (handle, name) = devices[rank].clone();
-        let replica = Replica::new::<B::InnerBackend>(rank, replicas, name.clone(), handle.clone(), sync_batch_norm);
+        let replica =
+            Replica::new::<B::InnerBackend>(rank, replicas, name.clone(), handle.clone(), sync_batch_norm, None);
         let (signal, steps) = sync_channel(1);
         signals.push((signal, name));
         let failures_in = failures_in.clone();
@@ -92,7 +93,7 @@ where
         }));
     }
     let (handle, name) = devices[0].clone();
-    let mut replica = Replica::new::<B::InnerBackend>(0, replicas, name, handle.clone(), sync_batch_norm);
+    let mut replica = Replica::new::<B::InnerBackend>(0, replicas, name, handle.clone(), sync_batch_norm, None);
     // Registration completes when every replica has registered: wait for it on another
     // thread, so that a follower that fails first is reported instead of waited for.
     let (registered_in, registered) = channel();
@@ -151,7 +152,7 @@ fn collective_config(replicas: usize) -> CollectiveConfig {
 }
 
 /// A follower's engine: the run's state at step 0, or restored from `checkpoint`.
-fn follower_engine<B: AutodiffBackend>(
+pub(super) fn follower_engine<B: AutodiffBackend>(
     config: &RunConfig,
     data: &ImageSet,
     device: &B::Device,

@@ -16,6 +16,7 @@
 //! how the replicas start ([`start_replicas`]).
 
 mod launch;
+mod nodes;
 mod reduce;
 
 use std::ops::Range;
@@ -29,6 +30,8 @@ use wgan_ops::{MomentReducer, SynchronisedBatchNorm, synchronise_batch_norm};
 use crate::TrainError;
 
 pub use launch::{FollowerThreads, Replicas, check_replicas, start_replicas};
+use nodes::NodeLink;
+pub use nodes::{Admission, Fingerprint, NodeSession, NodeSpec, admit, fingerprint, join_nodes, node_engine};
 
 /// One replica's place in a data-parallel run.
 #[derive(Debug)]
@@ -45,17 +48,32 @@ pub struct Replica {
     followers: Vec<(SyncSender<()>, String)>,
     /// Bytes this replica has passed to all-reduces.
     exchanged: Arc<AtomicU64>,
+    /// The link to the other processes of a multi-node run; `None` within one process.
+    link: Option<Arc<NodeLink>>,
 }
 
 impl Replica {
     /// Replica `rank` of `replicas` on `device` (`B`'s device `handle`), registered with
-    /// burn-collective as peer `rank`; with `sync_batch_norm`, its BatchNorm moments are
-    /// summed across replicas.
-    fn new<B: Backend>(rank: usize, replicas: usize, device: String, handle: B::Device, sync_batch_norm: bool) -> Self {
+    /// burn-collective as peer `rank`, in this process or (with `link`) across processes;
+    /// with `sync_batch_norm`, its BatchNorm moments are summed across replicas.
+    fn new<B: Backend>(
+        rank: usize,
+        replicas: usize,
+        device: String,
+        handle: B::Device,
+        sync_batch_norm: bool,
+        link: Option<Arc<NodeLink>>,
+    ) -> Self {
         let failure = Arc::new(Mutex::new(None));
         let exchanged = Arc::new(AtomicU64::new(0));
-        let batch_norm = sync_batch_norm
-            .then(|| reduce::moment_reducer::<B>(rank, handle, Arc::clone(&failure), Arc::clone(&exchanged)));
+        let batch_norm = sync_batch_norm.then(|| {
+            let exchange = reduce::Exchange {
+                rank,
+                link: link.clone(),
+                exchanged: Arc::clone(&exchanged),
+            };
+            reduce::moment_reducer::<B>(exchange, handle, Arc::clone(&failure))
+        });
         Self {
             rank,
             replicas,
@@ -64,6 +82,7 @@ impl Replica {
             failure,
             followers: Vec::new(),
             exchanged,
+            link,
         }
     }
 

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use burn::module::{AutodiffModule, ModuleVisitor, Param};
+use burn::module::{AutodiffModule, ModuleVisitor, Param, ParamId};
 use burn::nn::BatchNorm;
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -13,37 +13,50 @@ use burn_collective::{PeerId, ReduceOperation, all_reduce};
 use wgan_model::{Critic, Generator};
 use wgan_ops::MomentReducer;
 
-use super::Replica;
+use super::{NodeLink, Replica};
 use crate::TrainError;
 
-/// `tensor` reduced with `operation` across every replica, as peer `rank`; its size in bytes
-/// is added to `exchanged`.
-fn reduced<B: Backend, const D: usize>(
-    rank: usize,
-    tensor: Tensor<B, D>,
-    operation: ReduceOperation,
-    exchanged: &AtomicU64,
-) -> Result<Tensor<B, D>, String> {
-    let bytes = tensor.shape().num_elements() * tensor.dtype().size();
-    exchanged.fetch_add(bytes as u64, Ordering::Relaxed);
-    let primitive = tensor.into_primitive().tensor();
-    all_reduce::<B>(PeerId::from(rank), primitive, operation)
-        .map(|reduced| Tensor::from_primitive(TensorPrimitive::Float(reduced)))
-        .map_err(|error| format!("all-reduce failed: {error:?}"))
+/// Where a replica's all-reduces go: burn-collective's peers in this process, or (with a
+/// link) the other processes of a multi-node run. Counts the bytes it passes.
+#[derive(Debug, Clone)]
+pub(super) struct Exchange {
+    /// The replica's rank, its burn-collective peer id.
+    pub rank: usize,
+    pub link: Option<Arc<NodeLink>>,
+    pub exchanged: Arc<AtomicU64>,
 }
 
-/// A reducer that sums BatchNorm moments across replicas as peer `rank`, on `device`.
+impl Exchange {
+    /// `tensor` reduced with `operation` across every replica.
+    fn reduced<B: Backend, const D: usize>(
+        &self,
+        tensor: Tensor<B, D>,
+        operation: ReduceOperation,
+    ) -> Result<Tensor<B, D>, String> {
+        let bytes = tensor.shape().num_elements() * tensor.dtype().size();
+        self.exchanged.fetch_add(bytes as u64, Ordering::Relaxed);
+        if let Some(link) = &self.link {
+            return link.all_reduce(self.rank, tensor, operation);
+        }
+        let primitive = tensor.into_primitive().tensor();
+        all_reduce::<B>(PeerId::from(self.rank), primitive, operation)
+            .map(|reduced| Tensor::from_primitive(TensorPrimitive::Float(reduced)))
+            .map_err(|error| format!("all-reduce failed: {error:?}"))
+    }
+}
+
+/// A reducer that sums BatchNorm moments across replicas through `exchange`, on `device`.
 /// Kernels cannot return errors, so a failed exchange leaves the moments this replica's own
 /// and is recorded in `failure` for [`Replica::check_exchanges`].
 pub(super) fn moment_reducer<B: Backend>(
-    rank: usize,
+    exchange: Exchange,
     device: B::Device,
     failure: Arc<Mutex<Option<String>>>,
-    exchanged: Arc<AtomicU64>,
 ) -> MomentReducer {
     MomentReducer::new(move |values: &mut [f64]| {
         let local = Tensor::<B, 1>::from_data(TensorData::new(values.to_vec(), [values.len()]), (&device, DType::F64));
-        let summed = reduced(rank, local, ReduceOperation::Sum, &exchanged)
+        let summed = exchange
+            .reduced(local, ReduceOperation::Sum)
             .and_then(|sum| sum.into_data().to_vec::<f64>().map_err(|error| format!("{error:?}")));
         match summed {
             Ok(sum) if sum.len() == values.len() => values.copy_from_slice(&sum),
@@ -63,29 +76,47 @@ fn record(failure: &Mutex<Option<String>>, reason: String) {
 }
 
 impl Replica {
-    /// `tensor` averaged across every replica.
-    pub(crate) fn mean<B: Backend, const D: usize>(&self, tensor: Tensor<B, D>) -> Result<Tensor<B, D>, TrainError> {
-        reduced(self.rank, tensor, ReduceOperation::Mean, &self.exchanged).map_err(|reason| self.error(reason))
+    fn exchange(&self) -> Exchange {
+        Exchange {
+            rank: self.rank,
+            link: self.link.clone(),
+            exchanged: Arc::clone(&self.exchanged),
+        }
     }
 
-    /// Every gradient of `module`'s parameters in `grads` averaged across replicas, in the
-    /// module's parameter order (the same on every replica).
+    /// `tensor` averaged across every replica.
+    pub(crate) fn mean<B: Backend, const D: usize>(&self, tensor: Tensor<B, D>) -> Result<Tensor<B, D>, TrainError> {
+        self.exchange()
+            .reduced(tensor, ReduceOperation::Mean)
+            .map_err(|reason| self.error(reason))
+    }
+
+    /// Every gradient of `module`'s parameters in `grads` averaged across replicas, in one
+    /// all-reduce of them all, flattened in the module's parameter order (the same on every
+    /// replica).
     pub(crate) fn mean_gradients<B: AutodiffBackend, M: AutodiffModule<B>>(
         &self,
         module: &M,
         grads: GradientsParams,
     ) -> Result<GradientsParams, TrainError> {
-        let mut visitor = GradientMean::<B> {
-            replica: self,
+        let mut gather = GatherGradients::<B> {
             grads,
-            failure: None,
-            backend: std::marker::PhantomData,
+            flat: Vec::new(),
+            order: Vec::new(),
         };
-        module.visit(&mut visitor);
-        match visitor.failure {
-            Some(error) => Err(error),
-            None => Ok(visitor.grads),
+        module.visit(&mut gather);
+        if gather.flat.is_empty() {
+            return Ok(gather.grads);
         }
+        let mean = self.mean(Tensor::cat(gather.flat, 0))?;
+        let mut scatter = ScatterGradients::<B> {
+            grads: gather.grads,
+            mean,
+            order: gather.order.into_iter(),
+            offset: 0,
+        };
+        module.visit(&mut scatter);
+        Ok(scatter.grads)
     }
 
     /// Every BatchNorm's running averages averaged across replicas (BatchNorm per replica).
@@ -110,25 +141,46 @@ impl Replica {
     }
 }
 
-/// Replaces each parameter's gradient by its mean across replicas.
-struct GradientMean<'a, B: AutodiffBackend> {
-    replica: &'a Replica,
+/// Takes every parameter's gradient out of `grads`, flattened, with its id and shape.
+struct GatherGradients<B: AutodiffBackend> {
     grads: GradientsParams,
-    failure: Option<TrainError>,
-    backend: std::marker::PhantomData<B>,
+    flat: Vec<Tensor<B::InnerBackend, 1>>,
+    order: Vec<(ParamId, Vec<usize>)>,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for GradientMean<'_, B> {
+impl<B: AutodiffBackend> ModuleVisitor<B> for GatherGradients<B> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        if self.failure.is_some() {
-            return;
+        if let Some(grad) = self.grads.remove::<B::InnerBackend, D>(param.id) {
+            let dims = grad.dims().to_vec();
+            self.flat.push(grad.reshape([dims.iter().product::<usize>()]));
+            self.order.push((param.id, dims));
         }
-        let Some(grad) = self.grads.remove::<B::InnerBackend, D>(param.id) else {
+    }
+}
+
+/// Puts each gradient back, cut from `mean` in the order [`GatherGradients`] took them.
+struct ScatterGradients<B: AutodiffBackend> {
+    grads: GradientsParams,
+    mean: Tensor<B::InnerBackend, 1>,
+    order: std::vec::IntoIter<(ParamId, Vec<usize>)>,
+    offset: usize,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for ScatterGradients<B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let Some((id, dims)) = self.order.as_slice().first() else {
             return;
         };
-        match self.replica.mean(grad) {
-            Ok(mean) => self.grads.register::<B::InnerBackend, D>(param.id, mean),
-            Err(error) => self.failure = Some(error),
+        let Ok(shape) = <[usize; D]>::try_from(dims.as_slice()) else {
+            return;
+        };
+        if *id != param.id {
+            return;
         }
+        let len = dims.iter().product::<usize>();
+        let grad = self.mean.clone().slice(self.offset..self.offset + len).reshape(shape);
+        self.grads.register::<B::InnerBackend, D>(param.id, grad);
+        self.offset += len;
+        self.order.next();
     }
 }
