@@ -9,7 +9,9 @@ use std::process::{Child, Output, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{binary, losses, smoke_train_args, stderr_with_code, wait_for_steps, wgan, with_training_data};
+use common::{
+    assert_losses_agree, binary, losses, smoke_train_args, stderr_with_code, wait_for_steps, wgan, with_training_data,
+};
 
 /// How long a node may take to notice that another one died. A process that ends closes
 /// its connection to node 0's coordinator, so it takes well under a second; the margin is
@@ -74,18 +76,8 @@ fn train_two_nodes(args: &[String]) {
 
 fn assert_same_losses(a: &Path, b: &Path, steps: usize) {
     let [a, b] = [a, b].map(losses);
-    assert_eq!((a.len(), b.len()), (steps, steps));
-    for (x, y) in a.iter().zip(&b) {
-        for key in [
-            "critic_loss",
-            "generator_loss",
-            "wasserstein_estimate",
-            "gradient_penalty",
-        ] {
-            let [x, y] = [x, y].map(|line| line[key].as_f64().unwrap());
-            assert!((x - y).abs() <= 1e-6 * (1.0 + x.abs()), "{key}: {x} vs {y}");
-        }
-    }
+    assert_eq!(a.len(), steps);
+    assert_losses_agree(&a, &b, 1e-6);
 }
 
 /// Two processes give the same run as two threads (synchronised BatchNorm in the smoke

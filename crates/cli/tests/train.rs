@@ -5,7 +5,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{losses, smoke_train_args, stderr_with_code, wait_for_steps, wgan, with_training_data};
+use common::{
+    assert_losses_agree, losses, smoke_train_args, stderr_with_code, wait_for_steps, wgan, with_training_data,
+};
 
 #[test]
 fn smoke_run_writes_every_artifact() {
@@ -263,18 +265,7 @@ fn two_cpu_replicas_train_like_one_and_resume_only_with_as_many() {
 
     let [a, b] = [&one, &two].map(|run| losses(run));
     assert_eq!(a.len(), 4);
-    assert_eq!(b.len(), 4);
-    for (x, y) in a.iter().zip(&b) {
-        for key in [
-            "critic_loss",
-            "generator_loss",
-            "wasserstein_estimate",
-            "gradient_penalty",
-        ] {
-            let [x, y] = [x, y].map(|line| line[key].as_f64().unwrap());
-            assert!((x - y).abs() <= 1e-4 * (1.0 + x.abs()), "{key}: {x} vs {y}");
-        }
-    }
+    assert_losses_agree(&a, &b, 1e-4);
 
     let resume = |devices: &str| {
         let run = two.display().to_string();

@@ -57,3 +57,20 @@ pub fn with_training_data() -> (tempfile::TempDir, PathBuf) {
     write_split(&data, "train", 64);
     (dir, data)
 }
+
+/// Asserts that two runs' logs (from [`losses`]) hold the same steps, and every logged loss
+/// agrees to `tolerance` relative (floor 1).
+pub fn assert_losses_agree(a: &[serde_json::Value], b: &[serde_json::Value], tolerance: f64) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        for key in [
+            "critic_loss",
+            "generator_loss",
+            "wasserstein_estimate",
+            "gradient_penalty",
+        ] {
+            let [x, y] = [x, y].map(|line| line[key].as_f64().unwrap());
+            assert!((x - y).abs() <= tolerance * (1.0 + x.abs()), "{key}: {x} vs {y}");
+        }
+    }
+}
