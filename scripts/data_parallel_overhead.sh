@@ -32,8 +32,8 @@ for round in $(seq "$rounds"); do
   echo "round $round  2 threads           $(median_step_s "$out/threads-$round") s/step," \
     "$(megabytes "$out/threads-$round.log") MB all-reduced per step"
   port=$((29500 + 10 * round))
-  "$wgan" train "${common[@]}" --device cpu --nodes 2 --node-rank 1 --port "$port" 2>"$out/node1-$round.log" &
-  "$wgan" train "${common[@]}" --device cpu --nodes 2 --node-rank 0 --port "$port" --out "$out/nodes-$round" \
+  "$wgan" train "${common[@]}" --device cpu --nodes 2 --node-rank 1 --port "$port" >/dev/null 2>"$out/node1-$round.log" &
+  "$wgan" train "${common[@]}" --device cpu --nodes 2 --node-rank 0 --port "$port" --out "$out/nodes-$round" >/dev/null \
     2>"$out/nodes-$round.log"
   wait
   echo "round $round  2 processes         $(median_step_s "$out/nodes-$round") s/step," \
