@@ -218,15 +218,15 @@ pub(super) struct CoordinatorLink {
 }
 
 impl CoordinatorLink {
-    /// Says `hello` on `stream` and waits until `deadline` for the coordinator's answer:
-    /// the link and every node's address, or why this node was refused. `coordinator` is
-    /// its address, for messages.
+    /// Says `hello` on `stream` and waits until `deadline` for the coordinator's answer: the
+    /// link (which names other nodes by the addresses it was given), or why this node was
+    /// refused. `coordinator` is its address, for messages.
     pub(super) fn join(
         mut stream: TcpStream,
         hello: &Message,
         coordinator: &str,
         deadline: Instant,
-    ) -> Result<(Self, Vec<String>), String> {
+    ) -> Result<Self, String> {
         let io = |error: std::io::Error| format!("talking to the orchestrator at {coordinator}: {error}");
         send(&mut stream, hello).map_err(io)?;
         let wait = deadline
@@ -262,9 +262,8 @@ impl CoordinatorLink {
             gone: Arc::clone(&gone),
             leaving: Arc::clone(&leaving),
         };
-        let named = addresses.clone();
-        std::thread::spawn(move || listen(reader, &named, &rounds_in, &gone, &leaving));
-        Ok((link, addresses))
+        std::thread::spawn(move || listen(reader, &addresses, &rounds_in, &gone, &leaving));
+        Ok(link)
     }
 
     /// Waits (at most `timeout`) until every node has arrived at barrier `round`.

@@ -152,7 +152,7 @@ pub fn admit(
         fingerprint,
         address: data_address.clone(),
     };
-    let (coordinator, _) = link::CoordinatorLink::join(stream, &hello, &address, deadline).map_err(failed)?;
+    let coordinator = link::CoordinatorLink::join(stream, &hello, &address, deadline).map_err(failed)?;
     Ok(Admission {
         spec: spec.clone(),
         coordinator,
