@@ -26,7 +26,7 @@ pub struct Fingerprint {
 
 impl Fingerprint {
     /// Why `other` (node `rank`'s) cannot train with this one (node 0's), if it cannot.
-    fn mismatch(&self, rank: usize, other: &Self) -> Option<String> {
+    pub(super) fn mismatch(&self, rank: usize, other: &Self) -> Option<String> {
         if self.config != other.config {
             return Some(format!(
                 "node {rank}'s config differs from node 0's (config SHA-256 {} against {}): start every \

@@ -63,12 +63,13 @@ impl NodeSpec {
                 format!("must be below --nodes ({}), got {}", self.nodes, self.rank),
             ));
         }
-        if usize::from(self.port) + 1 + self.nodes > usize::from(u16::MAX) {
+        let last = usize::from(self.port) + 1 + self.nodes;
+        if last > usize::from(u16::MAX) {
             return Err(error(
                 "--port",
                 format!(
-                    "the run uses ports {} to {} + 1 + nodes: choose a lower --port",
-                    self.port, self.port
+                    "the run would use ports {} to {last}, past 65535: choose a lower --port",
+                    self.port
                 ),
             ));
         }
@@ -274,9 +275,15 @@ fn collective_config(spec: &NodeSpec, data_address: &str) -> Result<CollectiveCo
         .with_data_service_port(spec.data_port(spec.rank)))
 }
 
-/// What every node must agree on: the config, the training images and the start step.
+/// What every node must agree on: the config, the training images and the start step. The
+/// data's paths are left out of the config's hash (each machine may keep the data, cache and
+/// classifier elsewhere); the images themselves are compared by content.
 pub fn fingerprint(config: &RunConfig, data: &ImageSet, start_step: u64) -> Fingerprint {
-    let config_hash = Sha256::digest(config.to_toml().as_bytes());
+    let mut shared = config.clone();
+    shared.data.path = None;
+    shared.data.cache_dir = None;
+    shared.data.classifier = None;
+    let config_hash = Sha256::digest(shared.to_toml().as_bytes());
     let pixels = match data.pixels() {
         Pixels::Unit(values) => values.chunks(1 << 14).fold(0, |crc, chunk| {
             let bytes: Vec<u8> = chunk.iter().flat_map(|value| value.to_le_bytes()).collect();
@@ -294,5 +301,42 @@ pub fn fingerprint(config: &RunConfig, data: &ImageSet, start_step: u64) -> Fing
             data.size()
         ),
         start_step,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wgan_model::Variant;
+
+    use super::*;
+
+    fn images(first: u8) -> ImageSet {
+        let pixels = Pixels::Bytes(vec![first, 1, 2, 3, 4, 5, 6, 7]);
+        ImageSet::new(pixels, vec![0, 1], 1, 2).unwrap()
+    }
+
+    /// Nodes may keep the data elsewhere, but must train the same config on the same images
+    /// from the same step; the refusal names what differs.
+    #[test]
+    fn fingerprints_ignore_data_paths_and_name_what_differs() {
+        let config = RunConfig::preset(Variant::WganGp);
+        let mut moved = config.clone();
+        moved.data.path = Some("/elsewhere/fashion-mnist".into());
+        moved.data.cache_dir = Some("/scratch/cache".into());
+        let reference = fingerprint(&config, &images(0), 0);
+        assert_eq!(fingerprint(&moved, &images(0), 0), reference);
+
+        let mut reseeded = config.clone();
+        reseeded.seed += 1;
+        let cases = [
+            (fingerprint(&reseeded, &images(0), 0), "config differs"),
+            (fingerprint(&config, &images(9), 0), "training images differ"),
+            (fingerprint(&config, &images(0), 100), "starts at step 100"),
+        ];
+        for (other, expected) in cases {
+            let refusal = reference.mismatch(1, &other).unwrap();
+            assert!(refusal.starts_with("node 1") && refusal.contains(expected), "{refusal}");
+        }
+        assert!(reference.mismatch(1, &reference).is_none());
     }
 }
