@@ -3,7 +3,7 @@
 
 use clap::Args;
 use wgan_train::{
-    Admission, Fingerprint, NodeSpec, RunConfig, admit, check_replicas, fingerprint, join_nodes, node_engine,
+    Admission, DistributedConfig, Fingerprint, NodeSpec, admit, check_replicas, fingerprint, join_nodes, node_engine,
 };
 
 use crate::UserError;
@@ -32,9 +32,11 @@ pub struct NodeArgs {
 }
 
 impl NodeArgs {
-    /// The node's place in a multi-node run; `None` for a run of one process.
+    /// The node's place in a multi-node run; `None` for a run of one process (the
+    /// defaults). Any other `--nodes` or `--node-rank` is one, checked by
+    /// [`NodeSpec::validate`].
     pub fn spec(&self) -> Option<NodeSpec> {
-        (self.nodes > 1 || self.node_rank > 0).then(|| NodeSpec {
+        (self.nodes != 1 || self.node_rank > 0).then(|| NodeSpec {
             nodes: self.nodes,
             rank: self.node_rank,
             master_addr: self.master_addr.clone(),
@@ -60,9 +62,9 @@ pub fn quiet_burn_collective() {
     }));
 }
 
-/// Joins the multi-node run of `config` as `node`, bringing `print` (the run's config, data
-/// and start step); returns once every node has joined and agrees.
-pub fn admit_node(node: &NodeSpec, print: Fingerprint, config: &RunConfig) -> anyhow::Result<Admission> {
+/// Joins the multi-node run as `node` with the run's `distributed` settings, bringing `print`
+/// (the run's config, data and start step); returns once every node has joined and agrees.
+pub fn admit_node(node: &NodeSpec, print: Fingerprint, distributed: DistributedConfig) -> anyhow::Result<Admission> {
     quiet_burn_collective();
     match node.rank {
         0 => eprintln!(
@@ -74,7 +76,7 @@ pub fn admit_node(node: &NodeSpec, print: Fingerprint, config: &RunConfig) -> an
             node.nodes, node.master_addr, node.port
         ),
     }
-    Ok(admit(node, print, config.distributed)?)
+    Ok(admit(node, print, distributed)?)
 }
 
 /// Gives SIGTERM its default action back: burn-collective's orchestrator, on node 0, takes
@@ -105,7 +107,7 @@ pub fn train_as_node(settings: TrainSettings, node: &NodeSpec) -> anyhow::Result
         let mut print = fingerprint(&config, &data, 0);
         let mut engine = node_engine::<B>(&config, data, &handle, resume.as_deref())?;
         print.start_step = engine.step();
-        let admission = admit_node(node, print, &config)?;
+        let admission = admit_node(node, print, config.distributed)?;
         let session = join_nodes(&mut engine, admission, handle, device_name)?;
         restore_termination();
         let steps = config.schedule.steps;

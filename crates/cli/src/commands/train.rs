@@ -66,22 +66,22 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<u8> {
         // A new run's nodes agree before its directory is made; a resumed run's, once node 0
         // has found the checkpoint to start from.
         let print = node.as_ref().map(|_| fingerprint(&config, &data, 0));
-        let early = match (&node, &print) {
-            (Some(node), Some(print)) if !resume => Some(crate::nodes::admit_node(node, print.clone(), &config)?),
-            _ => None,
-        };
-        let settings = config.clone();
-        let (mut run, checkpoint) = start::<B>(resume, config, data, run_dir, handle)?;
-        let admission = match (&node, print, early) {
-            (_, _, Some(admission)) => Some(admission),
-            (Some(node), Some(print), None) => {
+        let distributed = config.distributed;
+        let admit = |start_step: u64| match (&node, &print) {
+            (Some(node), Some(print)) => {
                 let print = Fingerprint {
-                    start_step: run.step(),
-                    ..print
+                    start_step,
+                    ..print.clone()
                 };
-                Some(crate::nodes::admit_node(node, print, &settings)?)
+                crate::nodes::admit_node(node, print, distributed).map(Some)
             }
-            _ => None,
+            _ => Ok(None),
+        };
+        let early = if resume { None } else { admit(0)? };
+        let (mut run, checkpoint) = start::<B>(resume, config, data, run_dir, handle)?;
+        let admission = match early {
+            Some(admission) => Some(admission),
+            None => admit(run.step())?,
         };
         run.set_device(device_names.join(", "));
         write_data_report(&root, &data_report);

@@ -39,7 +39,9 @@ use crate::engine::{EngineState, data_order_seed};
 use crate::{NetworkOptimizer, NoiseSource, RunConfig, TrainError};
 
 pub use spectral::SpectralNormState;
-pub use store::{checkpoint_name, list_checkpoints, prune_checkpoints, read_checkpoint, write_checkpoint};
+pub use store::{
+    Restored, checkpoint_name, list_checkpoints, prune_checkpoints, read_checkpoint, restore_newest, write_checkpoint,
+};
 
 /// Version of the checkpoint layout; a checkpoint of another version is refused.
 pub const CHECKPOINT_FORMAT: u32 = 1;

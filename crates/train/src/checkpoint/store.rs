@@ -1,15 +1,20 @@
 //! The on-disk side of checkpoints: atomic, fsynced directory writes; reading back with every
-//! checksum verified; listing and pruning.
+//! checksum verified; listing, pruning, and restoring the newest that loads.
 
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use burn::tensor::backend::AutodiffBackend;
 use sha2::{Digest, Sha256};
 use wgan_model::ModelConfig;
 
-use super::{CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, EMA_FILE, LoadedCheckpoint};
-use crate::TrainError;
+use super::{
+    CHECKPOINT_FILES, CHECKPOINT_FORMAT, CheckpointError, CheckpointState, EMA_FILE, LoadedCheckpoint, RunProgress,
+    restore,
+};
+use crate::engine::EngineState;
+use crate::{RunConfig, TrainError};
 
 fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
@@ -186,4 +191,44 @@ pub fn prune_checkpoints(checkpoints: &Path, keep: usize) -> Result<(), TrainErr
         }
     }
     Ok(())
+}
+
+/// A run's state restored from one of its checkpoints.
+pub struct Restored<B: AutodiffBackend> {
+    /// The engine's state at the checkpoint's step.
+    pub state: EngineState<B>,
+    /// What the run directory needs to continue (the fixed sample noise).
+    pub progress: RunProgress,
+    /// The checkpoint it came from.
+    pub path: PathBuf,
+}
+
+/// The newest checkpoint in `checkpoints` that loads into an engine for `config` (training
+/// on `data_len` images, on `device`), with the newer ones that did not load and why.
+/// `None` when there is no checkpoint; an error naming every failure when none loads. Every
+/// process of a run resumes through this, so all of them pick the same checkpoint.
+pub fn restore_newest<B: AutodiffBackend>(
+    checkpoints: &Path,
+    config: &RunConfig,
+    data_len: usize,
+    device: &B::Device,
+) -> Result<(Option<Restored<B>>, Vec<CheckpointError>), TrainError> {
+    let found = list_checkpoints(checkpoints);
+    if found.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let mut skipped = Vec::new();
+    for (_, path) in found {
+        let template = EngineState::initial(config, data_len, device)?;
+        let restored = read_checkpoint(&path, &config.model)
+            .and_then(|loaded| restore(loaded, template, config, data_len, device));
+        match restored {
+            Ok((state, progress)) => return Ok((Some(Restored { state, progress, path }), skipped)),
+            Err(error) => skipped.push(error),
+        }
+    }
+    Err(TrainError::NoCheckpoint {
+        path: checkpoints.to_path_buf(),
+        tried: skipped.iter().map(ToString::to_string).collect(),
+    })
 }

@@ -84,4 +84,29 @@ mod tests {
             assert!(err.starts_with("distributed.replicas:"), "{err}");
         }
     }
+
+    #[test]
+    fn timeouts_must_be_positive_seconds() {
+        for bad in [0.0, -1.0, f64::NAN] {
+            for (field, config) in [
+                (
+                    "distributed.join_timeout_s",
+                    DistributedConfig {
+                        join_timeout_s: bad,
+                        ..DistributedConfig::default()
+                    },
+                ),
+                (
+                    "distributed.timeout_s",
+                    DistributedConfig {
+                        timeout_s: bad,
+                        ..DistributedConfig::default()
+                    },
+                ),
+            ] {
+                let err = config.validate(64).unwrap_err().to_string();
+                assert!(err.starts_with(field), "{err}");
+            }
+        }
+    }
 }

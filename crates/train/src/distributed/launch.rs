@@ -152,7 +152,7 @@ fn collective_config(replicas: usize) -> CollectiveConfig {
 }
 
 /// A follower's engine: the run's state at step 0, or restored from `checkpoint`.
-pub(super) fn follower_engine<B: AutodiffBackend>(
+fn follower_engine<B: AutodiffBackend>(
     config: &RunConfig,
     data: &ImageSet,
     device: &B::Device,

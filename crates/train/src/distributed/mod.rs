@@ -36,7 +36,6 @@ pub use nodes::{Admission, Fingerprint, NodeSession, NodeSpec, admit, fingerprin
 /// One replica's place in a data-parallel run.
 #[derive(Debug)]
 pub struct Replica {
-    rank: usize,
     replicas: usize,
     /// The device, as reported.
     device: String,
@@ -46,10 +45,8 @@ pub struct Replica {
     failure: Arc<Mutex<Option<String>>>,
     /// The leader's signal to each follower to take one step, with the follower's device.
     followers: Vec<(SyncSender<()>, String)>,
-    /// Bytes this replica has passed to all-reduces.
-    exchanged: Arc<AtomicU64>,
-    /// The link to the other processes of a multi-node run; `None` within one process.
-    link: Option<Arc<NodeLink>>,
+    /// Where its all-reduces go (its rank is its burn-collective peer id), and their bytes.
+    exchange: reduce::Exchange,
 }
 
 impl Replica {
@@ -65,30 +62,26 @@ impl Replica {
         link: Option<Arc<NodeLink>>,
     ) -> Self {
         let failure = Arc::new(Mutex::new(None));
-        let exchanged = Arc::new(AtomicU64::new(0));
-        let batch_norm = sync_batch_norm.then(|| {
-            let exchange = reduce::Exchange {
-                rank,
-                link: link.clone(),
-                exchanged: Arc::clone(&exchanged),
-            };
-            reduce::moment_reducer::<B>(exchange, handle, Arc::clone(&failure))
-        });
-        Self {
+        let exchange = reduce::Exchange {
             rank,
+            link,
+            exchanged: Arc::new(AtomicU64::new(0)),
+        };
+        let batch_norm =
+            sync_batch_norm.then(|| reduce::moment_reducer::<B>(exchange.clone(), handle, Arc::clone(&failure)));
+        Self {
             replicas,
             device,
             batch_norm,
             failure,
             followers: Vec::new(),
-            exchanged,
-            link,
+            exchange,
         }
     }
 
     /// This replica's rank; 0 writes the run.
     pub fn rank(&self) -> usize {
-        self.rank
+        self.exchange.rank
     }
 
     /// Replicas in the run.
@@ -99,13 +92,13 @@ impl Replica {
     /// Bytes this replica has passed to all-reduces so far: gradients, logged values,
     /// BatchNorm moments and running averages.
     pub fn bytes_exchanged(&self) -> u64 {
-        self.exchanged.load(Ordering::Relaxed)
+        self.exchange.exchanged.load(Ordering::Relaxed)
     }
 
     /// The rows of a batch of `batch_size` this replica trains on.
     pub fn shard(&self, batch_size: usize) -> Range<usize> {
         let share = batch_size / self.replicas;
-        self.rank * share..(self.rank + 1) * share
+        self.rank() * share..(self.rank() + 1) * share
     }
 
     /// While the guard lives, this thread's training-mode BatchNorm spans every replica
@@ -143,13 +136,13 @@ impl Replica {
 
     /// `replica RANK (DEVICE)`, as errors name it.
     pub fn label(&self) -> String {
-        format!("replica {} ({})", self.rank, self.device)
+        format!("replica {} ({})", self.rank(), self.device)
     }
 
     /// An error of this replica.
     pub(crate) fn error(&self, reason: impl Into<String>) -> TrainError {
         TrainError::Replica {
-            rank: self.rank,
+            rank: self.rank(),
             device: self.device.clone(),
             reason: reason.into(),
         }

@@ -76,17 +76,9 @@ fn record(failure: &Mutex<Option<String>>, reason: String) {
 }
 
 impl Replica {
-    fn exchange(&self) -> Exchange {
-        Exchange {
-            rank: self.rank,
-            link: self.link.clone(),
-            exchanged: Arc::clone(&self.exchanged),
-        }
-    }
-
     /// `tensor` averaged across every replica.
     pub(crate) fn mean<B: Backend, const D: usize>(&self, tensor: Tensor<B, D>) -> Result<Tensor<B, D>, TrainError> {
-        self.exchange()
+        self.exchange
             .reduced(tensor, ReduceOperation::Mean)
             .map_err(|reason| self.error(reason))
     }

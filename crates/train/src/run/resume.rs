@@ -10,8 +10,8 @@ use wgan_data::ImageSet;
 use super::dir::{write_atomically, write_npy};
 use super::metrics::{MetricsLog, StepMetrics, read_metrics};
 use super::{GRID_IMAGES, Run, RunDir, RunLock, RunSink, TensorBoardSink};
-use crate::checkpoint::{CheckpointError, RunProgress, list_checkpoints, read_checkpoint, restore};
-use crate::{Engine, EngineState, NoiseSource, RunConfig, Stream, TrainError};
+use crate::checkpoint::{CheckpointError, Restored, RunProgress, restore_newest};
+use crate::{Engine, NoiseSource, RunConfig, Stream, TrainError};
 
 /// A resumed run, and the checkpoints that were skipped because they could not be loaded.
 pub struct Resumed<B: AutodiffBackend> {
@@ -61,47 +61,31 @@ impl<B: AutodiffBackend> Run<B> {
     /// checkpoint by an interrupted process are dropped, so the log reads as one run.
     pub fn resume(config: RunConfig, data: ImageSet, dir: RunDir, device: B::Device) -> Result<Resumed<B>, TrainError> {
         let lock = RunLock::acquire(dir.root())?;
-        let checkpoints = dir.checkpoints_dir();
-        let found = list_checkpoints(&checkpoints);
-        if found.is_empty() {
+        let (restored, skipped) = restore_newest(&dir.checkpoints_dir(), &config, data.len(), &device)?;
+        let Some(Restored { state, progress, path }) = restored else {
             // Stopped before its first checkpoint: replaying from the seed is exact.
             rewrite_metrics(&dir.metrics(), &[])?;
             return Ok(Resumed {
                 run: Self::start(config, data, dir, device, lock)?,
                 checkpoint: None,
-                skipped: Vec::new(),
+                skipped,
             });
-        }
-        let mut skipped = Vec::new();
-        for (_, path) in found {
-            let template = EngineState::initial(&config, data.len(), &device)?;
-            let restored = read_checkpoint(&path, &config.model)
-                .and_then(|loaded| restore(loaded, template, &config, data.len(), &device));
-            match restored {
-                Ok((state, progress)) => {
-                    // Keep the log up to the checkpoint's step; a torn last line from a crash is dropped.
-                    let metrics_path = dir.metrics();
-                    let history: Vec<StepMetrics> = read_metrics(&metrics_path)
-                        .or_else(|_| read_metrics_lenient(&metrics_path))?
-                        .into_iter()
-                        .filter(|m| m.step <= state.step)
-                        .collect();
-                    rewrite_metrics(&metrics_path, &history)?;
-                    let engine = Engine::from_state(config, data, device, state)?;
-                    write_config(&dir, engine.config())?;
-                    let step = engine.step();
-                    return Ok(Resumed {
-                        run: Self::assemble(engine, dir, lock, progress, history, Some(step))?,
-                        checkpoint: Some(path),
-                        skipped,
-                    });
-                }
-                Err(err) => skipped.push(err),
-            }
-        }
-        Err(TrainError::NoCheckpoint {
-            path: checkpoints,
-            tried: skipped.iter().map(ToString::to_string).collect(),
+        };
+        // Keep the log up to the checkpoint's step; a torn last line from a crash is dropped.
+        let metrics_path = dir.metrics();
+        let history: Vec<StepMetrics> = read_metrics(&metrics_path)
+            .or_else(|_| read_metrics_lenient(&metrics_path))?
+            .into_iter()
+            .filter(|m| m.step <= state.step)
+            .collect();
+        rewrite_metrics(&metrics_path, &history)?;
+        let engine = Engine::from_state(config, data, device, state)?;
+        write_config(&dir, engine.config())?;
+        let step = engine.step();
+        Ok(Resumed {
+            run: Self::assemble(engine, dir, lock, progress, history, Some(step))?,
+            checkpoint: Some(path),
+            skipped,
         })
     }
 

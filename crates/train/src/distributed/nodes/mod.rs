@@ -26,9 +26,9 @@ pub use coordinator::Fingerprint;
 pub(crate) use link::NodeLink;
 
 use super::Replica;
-use super::launch::{check_replicas, follower_engine};
-use crate::checkpoint::list_checkpoints;
-use crate::{Engine, RunConfig, TrainError};
+use super::launch::check_replicas;
+use crate::checkpoint::restore_newest;
+use crate::{Engine, RunConfig, RunDir, TrainError};
 
 /// This process's place in a multi-node run (`wgan train --nodes N --node-rank R
 /// --master-addr HOST --port P`).
@@ -62,6 +62,9 @@ impl NodeSpec {
                 "--node-rank",
                 format!("must be below --nodes ({}), got {}", self.nodes, self.rank),
             ));
+        }
+        if self.port == 0 {
+            return Err(error("--port", "must be a port number from 1 to 65535, got 0".into()));
         }
         let last = usize::from(self.port) + 1 + self.nodes;
         if last > usize::from(u16::MAX) {
@@ -223,24 +226,14 @@ pub fn node_engine<B: AutodiffBackend>(
     device: &B::Device,
     resume: Option<&Path>,
 ) -> Result<Engine<B>, TrainError> {
-    let Some(run) = resume else {
-        return Engine::new(config.clone(), data, device.clone());
+    let restored = match resume {
+        Some(run) => restore_newest(&RunDir::new(run).checkpoints_dir(), config, data.len(), device)?.0,
+        None => None,
     };
-    let checkpoints = run.join("checkpoints");
-    let mut tried = Vec::new();
-    for (_, path) in list_checkpoints(&checkpoints) {
-        match follower_engine(config, &data, device, Some(&path)) {
-            Ok(engine) => return Ok(engine),
-            Err(error) => tried.push(error.to_string()),
-        }
+    match restored {
+        Some(restored) => Engine::from_state(config.clone(), data, device.clone(), restored.state),
+        None => Engine::new(config.clone(), data, device.clone()),
     }
-    if tried.is_empty() {
-        return Engine::new(config.clone(), data, device.clone());
-    }
-    Err(TrainError::NoCheckpoint {
-        path: checkpoints,
-        tried,
-    })
 }
 
 fn bind(port: u16, what: &str) -> Result<TcpListener, TrainError> {
@@ -317,6 +310,28 @@ mod tests {
 
     /// Nodes may keep the data elsewhere, but must train the same config on the same images
     /// from the same step; the refusal names what differs.
+    /// `--nodes`, `--node-rank` and `--port` out of range are refused by name.
+    #[test]
+    fn node_specs_out_of_range_are_refused() {
+        let spec = |nodes, rank, port| NodeSpec {
+            nodes,
+            rank,
+            master_addr: "127.0.0.1".into(),
+            port,
+        };
+        assert!(spec(2, 1, 29500).validate().is_ok());
+        for (bad, field) in [
+            (spec(0, 0, 29500), "--nodes"),
+            (spec(1, 0, 29500), "--nodes"),
+            (spec(2, 2, 29500), "--node-rank"),
+            (spec(2, 0, 0), "--port"),
+            (spec(4, 0, 65532), "--port"),
+        ] {
+            let error = bad.validate().unwrap_err().to_string();
+            assert!(error.starts_with(field), "{error}");
+        }
+    }
+
     #[test]
     fn fingerprints_ignore_data_paths_and_name_what_differs() {
         let config = RunConfig::preset(Variant::WganGp);
